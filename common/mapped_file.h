@@ -1,0 +1,31 @@
+#pragma once
+// A read-only memory map of a whole file. Readers hand out views into it; nothing is copied.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pte {
+
+class MappedFile {
+ public:
+  // Throws pte::Error naming the path when the file cannot be opened or mapped.
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // True when [offset, offset + length) lies inside the file (overflow-safe).
+  bool contains(uint64_t offset, uint64_t length) const {
+    return offset <= size_ && length <= size_ - offset;
+  }
+
+ private:
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace pte

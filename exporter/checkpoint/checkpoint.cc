@@ -1,0 +1,47 @@
+#include "exporter/checkpoint/checkpoint.h"
+
+#include <cstring>
+
+#include "common/error.h"
+#include "common/mapped_file.h"
+#include "exporter/checkpoint/pth_checkpoint.h"
+#include "exporter/checkpoint/pth_legacy_checkpoint.h"
+#include "exporter/checkpoint/safetensors_checkpoint.h"
+
+namespace pte {
+
+const TensorView* Checkpoint::find(std::string_view name) const {
+  for (const TensorView& t : tensors_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+namespace {
+
+std::string leading_bytes_hex(const MappedFile& file) {
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < file.size() && i < 8; ++i) {
+    if (i) hex += ' ';
+    hex += digits[file.data()[i] >> 4];
+    hex += digits[file.data()[i] & 15];
+  }
+  return hex;
+}
+
+}  // namespace
+
+std::unique_ptr<Checkpoint> open_checkpoint(const std::string& path) {
+  auto file = std::make_unique<MappedFile>(path);
+  const uint8_t* p = file->data();
+  const size_t n = file->size();
+  if (n == 0) throw Error(path + ": file is empty, expected a checkpoint");
+  if (n >= 4 && std::memcmp(p, "PK\x03\x04", 4) == 0) return read_pth_checkpoint(std::move(file));
+  if (p[0] == 0x80) return read_pth_legacy_checkpoint(std::move(file));
+  if (n >= 9 && p[8] == '{') return read_safetensors_checkpoint(std::move(file));
+  throw Error(path + ": not a recognised checkpoint: expected a torch.save zip (PK\\x03\\x04), " +
+              "a legacy torch.save pickle (\\x80) or safetensors (length + '{'), found bytes " +
+              leading_bytes_hex(*file));
+}
+
+}  // namespace pte

@@ -1,0 +1,13 @@
+#include "exporter/checkpoint/mapped_checkpoint.h"
+
+namespace pte {
+
+MappedCheckpoint::MappedCheckpoint(std::unique_ptr<MappedFile> file)
+    : Checkpoint(file->path()), file_(std::move(file)) {}
+
+const uint8_t* MappedCheckpoint::keep(std::vector<uint8_t> bytes) {
+  owned_buffers_.push_back(std::move(bytes));  // moving a vector keeps its data pointer
+  return owned_buffers_.back().data();
+}
+
+}  // namespace pte

@@ -1,0 +1,180 @@
+#include "exporter/checkpoint/model_params.h"
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace pte {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr uint64_t kMaxParamsBytes = 1u << 20;
+// Far above any real model; keeps every product below in int64 range.
+constexpr int64_t kMaxDimension = int64_t{1} << 31;
+
+// Fields of Meta's and ExecuTorch's params.json that only configure their own runtime and do
+// not change the weights or the math: accepted without a warning.
+const char* const kIgnoredFields[] = {
+    "max_seq_len",
+    "max_batch_size",
+    "max_context_len",
+    "use_kv_cache",
+    "use_sdpa_with_kv_cache",
+    "generate_full_logits",
+    "enable_dynamic_shape",
+    "bos_idx",
+    "eos_idx",
+    "bos_count",
+    "eos_count",
+};
+
+const char* const kKnownFields[] = {
+    "dim",        "n_layers",        "n_heads",           "n_kv_heads",         "vocab_size",
+    "head_dim",   "hidden_dim",      "multiple_of",       "ffn_dim_multiplier", "norm_eps",
+    "rope_theta", "use_scaled_rope", "rope_scale_factor",
+};
+
+class ParamsReader {
+ public:
+  ParamsReader(const std::string& path, const Json& json) : path_(path), json_(json) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+    throw Error(path_ + ": field '" + field + "' " + what);
+  }
+
+  // nullptr when absent or null (null means "use the default" in Meta's files).
+  const Json* field(const char* name) const {
+    auto it = json_.find(name);
+    return it == json_.end() || it->is_null() ? nullptr : &*it;
+  }
+
+  std::optional<int64_t> integer(const char* name) const {
+    const Json* v = field(name);
+    if (!v) return std::nullopt;
+    if (!v->is_number_integer()) fail(name, "must be an integer, found " + v->dump());
+    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(kMaxDimension))
+      fail(name, "is " + v->dump() + ", too large");
+    const int64_t n = v->get<int64_t>();
+    if (n > kMaxDimension) fail(name, "is " + v->dump() + ", too large");
+    return n;
+  }
+
+  int64_t required_positive(const char* name) const {
+    const std::optional<int64_t> n = integer(name);
+    if (!n) fail(name, "is required (a positive integer) but missing");
+    return positive(name, *n);
+  }
+
+  int64_t positive(const char* name, int64_t n) const {
+    if (n <= 0) fail(name, "must be positive, found " + std::to_string(n));
+    return n;
+  }
+
+  std::optional<double> number(const char* name) const {
+    const Json* v = field(name);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) fail(name, "must be a number, found " + v->dump());
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d <= 0) fail(name, "must be a positive number, found " + v->dump());
+    return d;
+  }
+
+  std::optional<bool> boolean(const char* name) const {
+    const Json* v = field(name);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) fail(name, "must be true or false, found " + v->dump());
+    return v->get<bool>();
+  }
+
+  ModelParams read() const {
+    ModelParams p;
+    p.dim = required_positive("dim");
+    p.n_layers = required_positive("n_layers");
+    p.n_heads = required_positive("n_heads");
+    p.n_kv_heads = positive("n_kv_heads", integer("n_kv_heads").value_or(p.n_heads));
+    if (p.n_heads % p.n_kv_heads != 0)
+      fail("n_kv_heads", "is " + std::to_string(p.n_kv_heads) + ", which does not divide n_heads " +
+                             std::to_string(p.n_heads));
+    p.vocab_size = integer("vocab_size").value_or(-1);
+    if (p.vocab_size <= 0 && p.vocab_size != -1)
+      fail("vocab_size", "must be positive or -1, found " + std::to_string(p.vocab_size));
+    if (std::optional<int64_t> head_dim = integer("head_dim")) {
+      p.head_dim = positive("head_dim", *head_dim);
+    } else {
+      if (p.dim % p.n_heads != 0)
+        fail("dim", "is " + std::to_string(p.dim) + ", not divisible by n_heads " +
+                        std::to_string(p.n_heads) + " (give head_dim)");
+      p.head_dim = p.dim / p.n_heads;
+    }
+    p.multiple_of = positive("multiple_of", integer("multiple_of").value_or(256));
+    p.ffn_dim_multiplier = number("ffn_dim_multiplier");
+    if (std::optional<int64_t> hidden_dim = integer("hidden_dim"))
+      p.hidden_dim = positive("hidden_dim", *hidden_dim);
+    else
+      p.hidden_dim = default_hidden_dim(p);
+    p.norm_eps = number("norm_eps").value_or(p.norm_eps);
+    p.rope_theta = number("rope_theta").value_or(p.rope_theta);
+    p.use_scaled_rope = boolean("use_scaled_rope").value_or(p.use_scaled_rope);
+    p.rope_scale_factor = number("rope_scale_factor").value_or(p.rope_scale_factor);
+    for (const auto& [key, value] : json_.items()) {
+      if (is_listed(key, kKnownFields) || is_listed(key, kIgnoredFields)) continue;
+      p.warnings.push_back(path_ + ": unknown field '" + key + "' ignored");
+    }
+    return p;
+  }
+
+ private:
+  template <size_t N>
+  static bool is_listed(const std::string& key, const char* const (&list)[N]) {
+    for (const char* name : list)
+      if (key == name) return true;
+    return false;
+  }
+
+  // The reference, in Python: h = int(2 * (4 * dim) / 3); if mult: h = int(mult * h);
+  // h = multiple_of * ((h + multiple_of - 1) // multiple_of). Same double operations here.
+  int64_t default_hidden_dim(const ModelParams& p) const {
+    const double third = 2.0 * static_cast<double>(4 * p.dim) / 3.0;
+    double h = std::trunc(third);
+    if (p.ffn_dim_multiplier) h = std::trunc(*p.ffn_dim_multiplier * h);
+    if (h > static_cast<double>(kMaxDimension))
+      fail("ffn_dim_multiplier", "makes hidden_dim " + std::to_string(h) + ", too large");
+    const int64_t hidden = static_cast<int64_t>(h);
+    if (hidden <= 0)
+      fail("ffn_dim_multiplier", "makes hidden_dim " + std::to_string(hidden) + ", expected > 0");
+    return p.multiple_of * ((hidden + p.multiple_of - 1) / p.multiple_of);
+  }
+
+  const std::string& path_;
+  const Json& json_;
+};
+
+}  // namespace
+
+ModelParams read_model_params(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open params file");
+  std::string text;
+  text.resize(kMaxParamsBytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxParamsBytes)
+    throw Error(path + ": params file is larger than " + std::to_string(kMaxParamsBytes) +
+                " bytes");
+  Json json;
+  try {
+    json = Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+  if (!json.is_object())
+    throw Error(path + ": expected a JSON object, found " + std::string(json.type_name()));
+  return ParamsReader(path, json).read();
+}
+
+}  // namespace pte

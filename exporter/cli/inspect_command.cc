@@ -1,0 +1,221 @@
+// `pte inspect`: validate a .pte (as the runtime does) and describe it: header, methods with
+// their I/O and pieces, blobs, metadata, sizes. --json gives the same as one JSON object.
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "exporter/cli/commands.h"
+#include "runtime-check/loaded_program.h"
+#include "runtime-check/piece_graph.h"
+
+namespace pte::cli {
+namespace {
+
+using runtime::LoadedProgram;
+using runtime::view;
+using Json = nlohmann::ordered_json;
+
+struct InspectArgs {
+  std::string file;
+  bool json = false;
+  bool check_hashes = false;
+};
+
+std::string human_bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
+  else if (b >= (1ull << 10)) std::snprintf(buf, sizeof buf, "%.1f KiB", b / double(1ull << 10));
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s;
+}
+
+std::vector<std::string> strings(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>& v) {
+  std::vector<std::string> out;
+  for (const auto* s : v) out.emplace_back(view(s));
+  return out;
+}
+
+Json io_json(const fb::IOSpec& s) {
+  return {{"name", view(s.name())}, {"dtype", dtype_name(runtime::to_dtype(s.dtype()))},
+          {"shape", runtime::to_shape(s.shape())}, {"role", fb::EnumNameIORole(s.role())}, {"layer", s.layer()}};
+}
+
+// Row-major int64 values of `shape` as nested JSON arrays (a scalar as a number).
+Json nested_ints(const runtime::Shape& shape, const int64_t* values, size_t dim = 0) {
+  if (dim == shape.size()) return *values;
+  Json a = Json::array();
+  int64_t stride = 1;
+  for (size_t d = dim + 1; d < shape.size(); ++d) stride *= shape[d];
+  for (int64_t i = 0; i < shape[dim]; ++i) a.push_back(nested_ints(shape, values + i * stride, dim + 1));
+  return a;
+}
+
+Json metadata_json(const fb::MetaEntry& e) {
+  if (const fb::IntTensor* t = e.value_as_IntTensor()) {
+    runtime::Shape shape = runtime::to_shape(t->shape());
+    std::vector<int64_t> values(t->values()->begin(), t->values()->end());
+    if (shape.size() > 4) return values;  // deep nesting helps nobody: flat, row-major
+    return nested_ints(shape, values.data());
+  }
+  if (const fb::Text* t = e.value_as_Text()) return std::string(view(t->value()));
+  const fb::BlobTensor* t = e.value_as_BlobTensor();
+  return {{"blob", view(t->blob())}, {"dtype", dtype_name(runtime::to_dtype(t->dtype()))},
+          {"shape", runtime::to_shape(t->shape())}};
+}
+
+Json describe(const LoadedProgram& program, bool hashes_checked) {
+  const fb::Program& p = program.program();
+  Json j;
+  j["file"] = program.path();
+  j["format_version"] = p.format_version();
+  j["exporter_version"] = std::string(view(p.exporter_version()));
+  j["file_size"] = program.file_size();
+  j["methods"] = Json::array();
+  for (const fb::Method* m : *p.methods()) {
+    Json mj;
+    mj["name"] = view(m->name());
+    mj["role"] = fb::EnumNameMethodRole(m->role());
+    mj["adapter"] = m->adapter() ? Json(std::string(view(m->adapter()))) : Json(nullptr);
+    mj["inputs"] = Json::array();
+    for (const fb::IOSpec* s : *m->inputs()) mj["inputs"].push_back(io_json(*s));
+    mj["outputs"] = Json::array();
+    for (const fb::IOSpec* s : *m->outputs()) mj["outputs"].push_back(io_json(*s));
+    mj["pieces"] = Json::array();
+    for (flatbuffers::uoffset_t i = 0; i < m->pieces()->size(); ++i) {
+      const fb::Piece& piece = *m->pieces()->Get(i);
+      Json pj = {{"backend", view(piece.backend())}, {"payload", view(piece.payload())},
+                 {"inputs", strings(*piece.inputs())}, {"outputs", strings(*piece.outputs())}};
+      if (view(piece.backend()) == kGraphBackend) {
+        runtime::PieceGraph g(program, view(piece.payload()),
+                              "method '" + std::string(view(m->name())) + "' piece " + std::to_string(i));
+        pj["nodes"] = g.nodes().size();
+        pj["constants"] = g.constant_blobs();
+        pj["constant_bytes"] = g.constant_bytes();
+      } else {
+        pj["nodes"] = nullptr;
+        pj["constants"] = Json::array();
+      }
+      mj["pieces"].push_back(std::move(pj));
+    }
+    j["methods"].push_back(std::move(mj));
+  }
+  j["blobs"] = Json::array();
+  for (const fb::Blob* b : *p.blobs()) {
+    Sha256Digest digest;
+    std::copy(b->sha256()->begin(), b->sha256()->end(), digest.begin());
+    j["blobs"].push_back({{"key", view(b->key())}, {"offset", b->offset()}, {"size", b->size()},
+                          {"alignment", b->alignment()}, {"sha256", to_hex(digest)}});
+  }
+  j["metadata"] = Json::object();
+  for (const fb::MetaEntry* e : *p.metadata()) j["metadata"][std::string(view(e->key()))] = metadata_json(*e);
+  if (hashes_checked) j["hashes_checked"] = true;
+  return j;
+}
+
+std::string shape_text(const Json& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i].get<int64_t>());
+  return s + "]";
+}
+
+void print_text(const LoadedProgram& program, const Json& j) {
+  const FileHeader& h = program.header();
+  std::printf("%s: %s\n", program.path().c_str(), human_bytes(program.file_size()).c_str());
+  std::printf("  format_version %u, exporter \"%s\"\n", h.format_version,
+              j["exporter_version"].get<std::string>().c_str());
+  std::printf("  flatbuffer [%llu, +%llu), data segment [%llu, +%llu)\n",
+              static_cast<unsigned long long>(h.flatbuffer_offset), static_cast<unsigned long long>(h.flatbuffer_size),
+              static_cast<unsigned long long>(h.segment_offset), static_cast<unsigned long long>(h.segment_size));
+
+  std::printf("\nmethods (%zu):\n", j["methods"].size());
+  for (const Json& m : j["methods"]) {
+    std::printf("  %s (%s%s)\n", m["name"].get<std::string>().c_str(), m["role"].get<std::string>().c_str(),
+                m["adapter"].is_null() ? "" : (", adapter " + m["adapter"].get<std::string>()).c_str());
+    for (const char* kind : {"inputs", "outputs"}) {
+      std::printf("    %s:\n", kind);
+      for (size_t i = 0; i < m[kind].size(); ++i) {
+        const Json& s = m[kind][i];
+        std::string layer = s["layer"].get<int>() >= 0 ? " layer " + std::to_string(s["layer"].get<int>()) : "";
+        std::printf("      %2zu %-20s %-5s %-18s %s%s\n", i, s["name"].get<std::string>().c_str(),
+                    s["dtype"].get<std::string>().c_str(), shape_text(s["shape"]).c_str(),
+                    s["role"].get<std::string>().c_str(), layer.c_str());
+      }
+    }
+    std::printf("    pieces:\n");
+    for (size_t i = 0; i < m["pieces"].size(); ++i) {
+      const Json& p = m["pieces"][i];
+      std::vector<std::string> ins = p["inputs"], outs = p["outputs"];
+      std::string nodes = p["nodes"].is_null() ? "?" : std::to_string(p["nodes"].get<size_t>());
+      uint64_t bytes = p.contains("constant_bytes") ? p["constant_bytes"].get<uint64_t>() : 0;
+      std::printf("      %zu %s payload '%s': %s nodes, %zu constants (%s)\n", i,
+                  p["backend"].get<std::string>().c_str(), p["payload"].get<std::string>().c_str(), nodes.c_str(),
+                  p["constants"].size(), human_bytes(bytes).c_str());
+      std::printf("        (%s) -> (%s)\n", join(ins).c_str(), join(outs).c_str());
+    }
+  }
+
+  // Keys naming the same bytes share storage: count each range once.
+  std::map<std::pair<uint64_t, uint64_t>, int> ranges;
+  for (const fb::Blob* b : *program.program().blobs()) ++ranges[{b->offset(), b->size()}];
+  uint64_t stored = 0;
+  for (const auto& [range, keys] : ranges) stored += range.second;
+  std::printf("\nblobs (%zu keys, %zu stored, %s):\n", j["blobs"].size(), ranges.size(), human_bytes(stored).c_str());
+  for (const fb::Blob* b : *program.program().blobs()) {
+    int sharing = ranges[{b->offset(), b->size()}];
+    std::printf("  %-48s %10s at %llu%s\n", std::string(view(b->key())).c_str(), human_bytes(b->size()).c_str(),
+                static_cast<unsigned long long>(b->offset()),
+                sharing > 1 ? (" (storage shared by " + std::to_string(sharing) + " keys)").c_str() : "");
+  }
+
+  std::printf("\nmetadata (%zu):\n", j["metadata"].size());
+  for (const auto& [key, value] : j["metadata"].items()) {
+    std::string text;
+    if (value.is_object())
+      text = value["dtype"].get<std::string>() + " " + shape_text(value["shape"]) + " in blob '" +
+             value["blob"].get<std::string>() + "'";
+    else if (value.is_string())
+      text = value.get<std::string>();
+    else if (value.dump().size() <= 120)
+      text = value.dump();
+    else
+      text = "int tensor (" + std::to_string(value.dump().size()) + " characters of values)";
+    std::printf("  %-24s %s\n", key.c_str(), text.c_str());
+  }
+  std::printf("\ntotal: %s file, %s in blobs (%s header, flatbuffer and padding)\n", human_bytes(program.file_size()).c_str(),
+              human_bytes(stored).c_str(), human_bytes(program.file_size() - stored).c_str());
+  if (j.contains("hashes_checked")) std::printf("all %zu blob hashes match\n", j["blobs"].size());
+}
+
+void inspect(const InspectArgs& a) {
+  LoadedProgram program(a.file, {.check_hashes = a.check_hashes});
+  Json j = describe(program, a.check_hashes);
+  if (a.json)
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  else
+    print_text(program, j);
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  auto args = std::make_shared<InspectArgs>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Validate a .pte and describe its methods, blobs and metadata");
+  cmd->add_option("file", args->file, ".pte file")->required();
+  cmd->add_flag("--json", args->json, "print one JSON object");
+  cmd->add_flag("--check_hashes", args->check_hashes, "also check every blob against its SHA-256");
+  cmd->callback([args] { inspect(*args); });
+}
+
+}  // namespace pte::cli

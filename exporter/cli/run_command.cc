@@ -1,0 +1,138 @@
+// `pte run`: drive a method of a .pte through the runner protocol (SPEC §9) — prompt in chunks,
+// greedy decoding — and print the text or a JSON summary; optionally dump every logits row.
+#include <climits>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "exporter/cli/commands.h"
+#include "runtime-check/loaded_program.h"
+#include "runtime-check/npy_writer.h"
+#include "runtime-check/parallel.h"
+#include "runtime-check/runner.h"
+#include "runtime-check/tokenizer.h"
+
+namespace pte::cli {
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::string method = "forward";
+  std::string prompt;
+  std::string tokenizer;
+  std::vector<int64_t> prompt_ids;
+  std::vector<int64_t> stop_ids;
+  int64_t max_new_tokens = 64;
+  bool no_bos = false;
+  bool json = false;
+  std::string logits_out;
+  int threads = 0;
+};
+
+std::vector<int32_t> to_token_ids(const std::vector<int64_t>& ids, const char* flag) {
+  std::vector<int32_t> out;
+  for (int64_t id : ids) {
+    if (id < 0 || id > INT32_MAX) throw Error(std::string(flag) + ": token id " + std::to_string(id) + " is out of range");
+    out.push_back(static_cast<int32_t>(id));
+  }
+  return out;
+}
+
+double per_second(size_t count, double seconds) { return seconds > 0 ? static_cast<double>(count) / seconds : 0.0; }
+
+void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
+  if (has_prompt == has_prompt_ids) throw Error("pte run: give exactly one of --prompt and --prompt_ids");
+  if (has_prompt && a.tokenizer.empty()) throw Error("pte run: --prompt needs --tokenizer to encode the text");
+  if (a.max_new_tokens < 0) throw Error("pte run: --max_new_tokens must be >= 0");
+  if (a.threads < 0) throw Error("pte run: --threads must be >= 0");
+  if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
+
+  runtime::LoadedProgram program(a.model);
+  runtime::Runner runner(program, a.method);
+  std::optional<runtime::Tokenizer> tokenizer;
+  if (!a.tokenizer.empty()) {
+    tokenizer.emplace(a.tokenizer);
+    if (static_cast<int64_t>(tokenizer->vocab_size()) != runner.layout().vocab_size)
+      throw Error(a.tokenizer + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+                  " tokens but " + a.model + " has vocab_size " + std::to_string(runner.layout().vocab_size));
+  }
+  std::vector<int32_t> prompt = has_prompt ? tokenizer->encode(a.prompt, !a.no_bos)
+                                           : to_token_ids(a.prompt_ids, "--prompt_ids");
+
+  runtime::GenerateOptions options;
+  options.max_new_tokens = a.max_new_tokens;
+  options.stop_ids = to_token_ids(a.stop_ids, "--stop_ids");
+  options.keep_logits = !a.logits_out.empty();
+
+  int32_t previous = prompt.empty() ? -1 : prompt.back();
+  auto print_token = [&](int32_t token) {
+    std::string s = tokenizer ? tokenizer->decode_piece(previous, token) : " " + std::to_string(token);
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+    previous = token;
+  };
+  if (!a.json) {
+    std::string head;
+    if (tokenizer) head = tokenizer->decode(prompt);
+    else for (size_t i = 0; i < prompt.size(); ++i) head += (i ? " " : "") + std::to_string(prompt[i]);
+    std::fwrite(head.data(), 1, head.size(), stdout);
+    std::fflush(stdout);
+  }
+  runtime::Generation g = runner.generate(prompt, options, a.json ? std::function<void(int32_t)>() : print_token);
+
+  if (!a.logits_out.empty())
+    runtime::write_npy_f32(a.logits_out, g.logits, g.logits_rows, static_cast<size_t>(runner.layout().vocab_size));
+  const double prefill_rate = per_second(g.prefill_tokens, g.prefill_seconds);
+  const double decode_rate = per_second(g.decode_calls, g.decode_seconds);
+  if (a.json) {
+    nlohmann::ordered_json j;
+    j["method"] = a.method;
+    j["prompt_tokens"] = prompt;
+    j["tokens"] = g.tokens;
+    if (tokenizer) {
+      std::vector<int32_t> all = prompt;
+      all.insert(all.end(), g.tokens.begin(), g.tokens.end());
+      j["text"] = tokenizer->decode(all);
+    }
+    j["stop_reason"] = g.stop_reason;
+    j["prefill_tokens_per_second"] = prefill_rate;
+    j["decode_tokens_per_second"] = decode_rate;
+    // Model output may not be valid UTF-8: replace bad bytes rather than fail.
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("\n");
+    if (g.stop_reason == "context_full")
+      std::fprintf(stderr, "pte run: stopped at max_context_len %lld\n",
+                   static_cast<long long>(runner.layout().max_context_len));
+  }
+  std::fprintf(stderr, "prefill: %zu tokens in %.3f s (%.1f tok/s); decode: %zu tokens in %.3f s (%.1f tok/s)\n",
+               g.prefill_tokens, g.prefill_seconds, prefill_rate, g.decode_calls, g.decode_seconds, decode_rate);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a .pte: process a prompt, decode greedily, print the text");
+  cmd->add_option("-m,--model", args->model, ".pte file")->required();
+  cmd->add_option("--method", args->method, "method to run")->capture_default_str();
+  CLI::Option* prompt = cmd->add_option("--prompt", args->prompt, "prompt text (needs --tokenizer)");
+  CLI::Option* ids = cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids, e.g. 1,403,407")
+                         ->delimiter(',');
+  prompt->excludes(ids);
+  cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer file (tok512.bin)");
+  cmd->add_option("--max_new_tokens", args->max_new_tokens, "tokens to generate")->capture_default_str();
+  cmd->add_option("--stop_ids", args->stop_ids, "stop after generating one of these ids")->delimiter(',');
+  cmd->add_flag("--no_bos", args->no_bos, "do not prepend BOS (id 1) to --prompt");
+  cmd->add_flag("--json", args->json, "print one JSON object instead of the text");
+  cmd->add_option("--logits_out", args->logits_out, "write every logits row to this .npy file");
+  cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+  cmd->callback([args, prompt, ids] { run(*args, prompt->count() > 0, ids->count() > 0); });
+}
+
+}  // namespace pte::cli

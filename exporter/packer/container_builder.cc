@@ -1,0 +1,88 @@
+#include "exporter/packer/container_builder.h"
+
+#include <algorithm>
+
+#include "schema/file_header.h"
+#include "schema/pte_generated.h"
+
+namespace pte {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+fb::DType to_fb(DType t) { return static_cast<fb::DType>(t); }
+
+std::vector<Offset<fb::IOSpec>> io_specs(FlatBufferBuilder& fbb, const std::vector<IOSpec>& specs) {
+  std::vector<Offset<fb::IOSpec>> out;
+  for (const IOSpec& s : specs)
+    out.push_back(fb::CreateIOSpecDirect(fbb, s.name.c_str(), to_fb(s.dtype), &s.shape,
+                                         static_cast<fb::IORole>(s.role), s.layer));
+  return out;
+}
+
+std::vector<Offset<flatbuffers::String>> strings(FlatBufferBuilder& fbb, const std::vector<std::string>& v) {
+  std::vector<Offset<flatbuffers::String>> out;
+  for (const std::string& s : v) out.push_back(fbb.CreateString(s));
+  return out;
+}
+
+Offset<fb::MetaEntry> meta_entry(FlatBufferBuilder& fbb, const std::string& key, const MetaValue& value) {
+  if (auto* t = std::get_if<IntTensor>(&value)) {
+    auto v = fb::CreateIntTensorDirect(fbb, &t->shape, &t->values);
+    return fb::CreateMetaEntryDirect(fbb, key.c_str(), fb::MetaValue::IntTensor, v.Union());
+  }
+  if (auto* t = std::get_if<TextValue>(&value)) {
+    auto v = fb::CreateTextDirect(fbb, t->text.c_str());
+    return fb::CreateMetaEntryDirect(fbb, key.c_str(), fb::MetaValue::Text, v.Union());
+  }
+  const BytesTensor& b = std::get<BytesTensor>(value);
+  auto v = fb::CreateBlobTensorDirect(fbb, metadata_blob_key(key).c_str(), to_fb(b.dtype), &b.shape);
+  return fb::CreateMetaEntryDirect(fbb, key.c_str(), fb::MetaValue::BlobTensor, v.Union());
+}
+
+}  // namespace
+
+std::string piece_payload_key(const Method& method, size_t piece_index) {
+  return "piece/" + method.name + "/" + std::to_string(piece_index) + "_" + method.pieces[piece_index].name;
+}
+
+std::string metadata_blob_key(const std::string& metadata_key) { return "metadata/" + metadata_key; }
+
+std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRecord> blobs,
+                                     const std::string& exporter_version) {
+  FlatBufferBuilder fbb(1 << 16);
+  fbb.ForceDefaults(true);
+
+  std::vector<Offset<fb::Method>> methods;
+  for (const Method& m : program.methods) {
+    auto inputs = io_specs(fbb, m.inputs);
+    auto outputs = io_specs(fbb, m.outputs);
+    std::vector<Offset<fb::Piece>> pieces;
+    for (size_t i = 0; i < m.pieces.size(); ++i) {
+      auto in = strings(fbb, m.pieces[i].inputs);
+      auto out = strings(fbb, m.pieces[i].outputs);
+      pieces.push_back(fb::CreatePieceDirect(fbb, kGraphBackend, piece_payload_key(m, i).c_str(), &in, &out));
+    }
+    methods.push_back(fb::CreateMethodDirect(fbb, m.name.c_str(), static_cast<fb::MethodRole>(m.role),
+                                             &inputs, &outputs, &pieces,
+                                             m.adapter.empty() ? nullptr : m.adapter.c_str()));
+  }
+
+  std::sort(blobs.begin(), blobs.end(), [](const BlobRecord& a, const BlobRecord& b) { return a.key < b.key; });
+  std::vector<Offset<fb::Blob>> blob_offsets;
+  for (const BlobRecord& b : blobs) {
+    std::vector<uint8_t> digest(b.sha256.begin(), b.sha256.end());
+    blob_offsets.push_back(fb::CreateBlobDirect(fbb, b.key.c_str(), b.offset, b.size, b.alignment, &digest));
+  }
+
+  std::vector<Offset<fb::MetaEntry>> metadata;  // std::map iterates in key order
+  for (const auto& [key, value] : program.metadata) metadata.push_back(meta_entry(fbb, key, value));
+
+  auto root = fb::CreateProgramDirect(fbb, kFormatVersion, exporter_version.c_str(), &methods,
+                                      &blob_offsets, &metadata);
+  fb::FinishProgramBuffer(fbb, root);
+  return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+}  // namespace pte

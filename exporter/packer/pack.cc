@@ -1,0 +1,137 @@
+#include "exporter/packer/pack.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "common/error.h"
+#include "exporter/packer/container_builder.h"
+#include "exporter/packer/ordered_parallel.h"
+#include "exporter/packer/output_file.h"
+#include "exporter/packer/piece_serializer.h"
+#include "exporter/packer/segment_writer.h"
+#include "schema/file_header.h"
+
+namespace pte {
+namespace {
+
+struct InMemoryBlob {
+  std::string key;
+  Bytes bytes;
+};
+
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// Weight keys in order of first use (method, piece, value), the order they are written in.
+std::vector<std::string> weights_in_use_order(const Program& program) {
+  std::vector<std::string> order;
+  std::set<std::string> seen;
+  for (const Method& m : program.methods)
+    for (const Piece& p : m.pieces)
+      for (const GraphValue& v : p.graph.values)
+        if (v.is_weight() && seen.insert(v.weight).second) {
+          if (!program.weights.count(v.weight))
+            throw Error("internal: weight '" + v.weight + "' has no recipe");
+          order.push_back(v.weight);
+        }
+  return order;
+}
+
+std::map<std::string, uint64_t> method_sizes(const Program& program, const std::vector<BlobRecord>& blobs) {
+  std::map<std::string, const BlobRecord*> by_key;
+  for (const BlobRecord& b : blobs) by_key[b.key] = &b;
+  std::map<std::string, uint64_t> sizes;
+  for (const Method& m : program.methods) {
+    std::set<uint64_t> offsets;  // distinct stored copies
+    uint64_t total = 0;
+    auto count = [&](const std::string& key) {
+      const BlobRecord* b = by_key.at(key);
+      if (offsets.insert(b->offset).second) total += b->size;
+    };
+    for (size_t i = 0; i < m.pieces.size(); ++i) {
+      count(piece_payload_key(m, i));
+      for (const GraphValue& v : m.pieces[i].graph.values)
+        if (v.is_weight()) count(v.weight);
+    }
+    sizes[m.name] = total;
+  }
+  return sizes;
+}
+
+}  // namespace
+
+PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
+                        const std::string& output_path, int threads,
+                        const std::string& exporter_version) {
+  std::vector<InMemoryBlob> small;
+  for (const Method& m : program.methods)
+    for (size_t i = 0; i < m.pieces.size(); ++i)
+      small.push_back({piece_payload_key(m, i), serialize_piece_graph(m.pieces[i].graph)});
+  for (const auto& [key, value] : program.metadata)
+    if (auto* t = std::get_if<BytesTensor>(&value)) small.push_back({metadata_blob_key(key), t->bytes});
+  const std::vector<std::string> weights = weights_in_use_order(program);
+
+  // Reserve the flatbuffer's exact size before the segment (see container_builder.h).
+  std::vector<BlobRecord> placeholders;
+  for (const InMemoryBlob& b : small) placeholders.push_back(BlobRecord{b.key, 0, 0, 0, {}});
+  for (const std::string& k : weights) placeholders.push_back(BlobRecord{k, 0, 0, 0, {}});
+  const size_t container_size = build_container(program, placeholders, exporter_version).size();
+  const uint64_t segment_offset = align_up(kHeaderSize + container_size, kSegmentAlignment);
+
+  OutputFile file(output_path);
+  SegmentWriter segment(file, segment_offset);
+  for (const InMemoryBlob& b : small) segment.add(b.key, b.bytes);
+
+  PackReport report;
+  std::mutex stats_mu;
+  WeightStats stats;
+  const size_t window = static_cast<size_t>(std::max(threads, 1)) * 2;
+  ordered_parallel(
+      weights.size(), threads, window,
+      [&](size_t i, Bytes& out) {
+        WeightStats local;
+        compute_weight(program.weights.at(weights[i]), checkpoint, out, local);
+        std::lock_guard<std::mutex> lock(stats_mu);
+        stats.bytes_read += local.bytes_read;
+        stats.fp16_overflows += local.fp16_overflows;
+      },
+      [&](size_t i, Bytes& bytes) {
+        segment.add(weights[i], bytes);
+        Bytes().swap(bytes);
+      });
+
+  std::vector<uint8_t> container = build_container(program, segment.blobs(), exporter_version);
+  if (container.size() != container_size)
+    throw Error("internal: container size changed from " + std::to_string(container_size) + " to " +
+                std::to_string(container.size()));
+  FileHeader header{};
+  std::memcpy(header.magic, kFileMagic, sizeof(kFileMagic));
+  header.header_size = kHeaderSize;
+  header.format_version = kFormatVersion;
+  header.flatbuffer_offset = kHeaderSize;
+  header.flatbuffer_size = container.size();
+  header.segment_offset = segment_offset;
+  header.segment_size = segment.size();
+  header.file_size = segment_offset + segment.size();
+  // Zero the gap between flatbuffer and segment explicitly: the bytes are part of the output.
+  std::vector<uint8_t> gap(segment_offset - kHeaderSize - container.size(), 0);
+  file.write_at(0, &header, sizeof(header));
+  file.write_at(kHeaderSize, container.data(), container.size());
+  file.write_at(kHeaderSize + container.size(), gap.data(), gap.size());
+  file.truncate(header.file_size);
+  file.commit();
+
+  report.file_size = header.file_size;
+  report.bytes_read = stats.bytes_read;
+  report.fp16_overflows = stats.fp16_overflows;
+  report.blob_count = segment.blobs().size();
+  std::set<uint64_t> stored;
+  for (const BlobRecord& b : segment.blobs()) stored.insert(b.offset);
+  report.stored_blob_count = stored.size();
+  report.deduplicated_bytes = segment.deduplicated_bytes();
+  report.method_bytes = method_sizes(program, segment.blobs());
+  return report;
+}
+
+}  // namespace pte

@@ -1,0 +1,29 @@
+#pragma once
+// Writes a Program to a .pte file (schema/FORMAT.md): piece payloads and metadata tables first,
+// then the weights, computed one recipe at a time on worker threads and streamed to the file
+// in a fixed order, so the bytes never depend on the thread count. The file appears under its
+// name only when complete.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "exporter/checkpoint/checkpoint.h"
+#include "exporter/program/program.h"
+
+namespace pte {
+
+struct PackReport {
+  uint64_t file_size = 0;
+  uint64_t bytes_read = 0;          // checkpoint bytes read by weight recipes
+  uint64_t blob_count = 0;          // keys in the blob table
+  uint64_t stored_blob_count = 0;   // distinct copies in the data segment
+  uint64_t deduplicated_bytes = 0;  // bytes not written because an identical blob was stored
+  uint64_t fp16_overflows = 0;
+  std::map<std::string, uint64_t> method_bytes;  // distinct stored bytes each method uses
+};
+
+PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
+                        const std::string& output_path, int threads,
+                        const std::string& exporter_version);
+
+}  // namespace pte

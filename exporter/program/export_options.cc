@@ -1,0 +1,71 @@
+#include "exporter/program/export_options.h"
+
+#include <charconv>
+
+#include "common/error.h"
+
+namespace pte {
+namespace {
+
+bool parse_int(const std::string& s, int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+}  // namespace
+
+std::optional<EmbeddingQuantization> parse_embedding_quantize(const std::string& text) {
+  if (text == "none") return std::nullopt;
+  size_t comma = text.find(',');
+  int64_t bits = 0, group = 0;
+  if (comma == std::string::npos || !parse_int(text.substr(0, comma), bits) ||
+      !parse_int(text.substr(comma + 1), group))
+    throw Error("-E/--embedding_quantize: expected '<bits>,<group>' (e.g. 8,0 or 4,32) or 'none', found '" + text + "'");
+  if (bits != 4 && bits != 8)
+    throw Error("-E/--embedding_quantize: bits must be 4 or 8, found " + std::to_string(bits));
+  if (group < 0)
+    throw Error("-E/--embedding_quantize: group must be 0 (per row) or positive, found " + std::to_string(group));
+  return EmbeddingQuantization{static_cast<int>(bits), group};
+}
+
+LinearQuantization parse_linear_quantize(const std::string& text) {
+  if (text == "none") return LinearQuantization::None;
+  if (text == "c4w") return LinearQuantization::C4W;
+  if (text == "b4w") return LinearQuantization::B4W;
+  throw Error("--linear_quantize: expected c4w, b4w or none, found '" + text + "'");
+}
+
+const char* linear_quantize_name(LinearQuantization q) {
+  switch (q) {
+    case LinearQuantization::C4W: return "c4w";
+    case LinearQuantization::B4W: return "b4w";
+    default: return "none";
+  }
+}
+
+std::string embedding_quantize_name(const std::optional<EmbeddingQuantization>& q) {
+  if (!q) return "none";
+  return std::to_string(q->bits) + "," + std::to_string(q->group);
+}
+
+void validate_options(const ExportOptions& o) {
+  if (o.input_len < 1) throw Error("--input_len must be at least 1, found " + std::to_string(o.input_len));
+  if (o.max_context_len <= o.input_len)
+    throw Error("--max_context_len (" + std::to_string(o.max_context_len) +
+                ") must be larger than --input_len (" + std::to_string(o.input_len) + ")");
+  if (o.dtype != DType::F16 && o.dtype != DType::F32)
+    throw Error(std::string("--dtype must be fp16 or fp32, found ") + dtype_name(o.dtype));
+  if (o.target_split_size < 1) throw Error("--target_split_size must be at least 1");
+  if (o.max_splits < 1) throw Error("--max_splits must be at least 1");
+  if (o.threads < 0) throw Error("--threads must be 0 (all cores) or positive");
+  const char* later = " is not supported yet (it arrives with the pass pipeline)";
+  if (o.embedding_quantize)
+    throw Error("-E " + embedding_quantize_name(o.embedding_quantize) + later + "; pass -E none");
+  if (o.linear_quantize != LinearQuantization::None)
+    throw Error(std::string("--linear_quantize ") + linear_quantize_name(o.linear_quantize) + later +
+                "; pass --linear_quantize none");
+  if (o.multifunction) throw Error("--multifunction is not supported yet (it arrives with multi-method packing)");
+  if (!o.adapters.empty()) throw Error("--adapter is not supported yet (it arrives with multi-method packing)");
+}
+
+}  // namespace pte

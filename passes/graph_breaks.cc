@@ -1,0 +1,95 @@
+#include "passes/graph_breaks.h"
+
+#include <map>
+#include <set>
+
+#include "common/error.h"
+
+namespace pte {
+namespace {
+
+const char* kPieceNames[] = {"embedding", "blocks", "head"};
+
+std::string run_graph_breaks(Program& program, const ExportOptions& options) {
+  size_t pieces = 0;
+  for (Method& m : program.methods) {
+    cut_into_pieces(m, options);
+    pieces = m.pieces.size();
+  }
+  return std::to_string(program.methods.size()) + " method(s) cut into " + std::to_string(pieces) +
+         " piece(s) each";
+}
+
+}  // namespace
+
+const Pass kGraphBreaksPass = {"graph_breaks", run_graph_breaks};
+
+int piece_of_stage(const std::string& stage, const ExportOptions& options) {
+  if (!options.graph_breaks) return 0;
+  if (stage == "embedding") return 0;
+  if (stage == "head") return 2;
+  if (stage.rfind("layers.", 0) == 0) return 1;
+  throw Error("internal: node stage '" + stage + "' has no piece");
+}
+
+void cut_into_pieces(Method& method, const ExportOptions& options) {
+  const Graph& g = method.graph;
+  std::vector<int> node_piece(g.nodes.size());
+  int n_pieces = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    node_piece[i] = piece_of_stage(g.nodes[i].stage, options);
+    if (i > 0 && node_piece[i] < node_piece[i - 1])
+      throw Error("internal: method '" + method.name + "' nodes are not ordered by piece");
+    n_pieces = std::max(n_pieces, node_piece[i] + 1);
+  }
+  // Which piece produces each value (-1: method input or constant), and the last piece using it.
+  std::vector<int> producer(g.values.size(), -1);
+  std::vector<int> last_use(g.values.size(), -1);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (int v : g.nodes[i].outputs) producer[v] = node_piece[i];
+    for (int v : g.nodes[i].inputs) last_use[v] = std::max(last_use[v], node_piece[i]);
+  }
+  std::set<int> method_outputs(g.outputs.begin(), g.outputs.end());
+
+  method.pieces.clear();
+  for (int p = 0; p < n_pieces; ++p) {
+    Piece piece;
+    piece.name = options.graph_breaks ? kPieceNames[p] : "all";
+    Graph& pg = piece.graph;
+    std::map<int, int> local;  // method value index -> piece value index
+    auto import = [&](int v) {
+      auto it = local.find(v);
+      if (it != local.end()) return it->second;
+      const GraphValue& val = g.values[v];
+      int idx = val.is_weight() ? pg.add_weight(val.weight, val.dtype, val.shape)
+                                : pg.add_value(val.name, val.dtype, val.shape);
+      local[v] = idx;
+      return idx;
+    };
+    // Inputs first, in method value order, so the piece signature is deterministic.
+    std::set<int> inputs;
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (node_piece[i] == p)
+        for (int v : g.nodes[i].inputs)
+          if (!g.values[v].is_weight() && producer[v] != p) inputs.insert(v);
+    for (int v : inputs) {
+      pg.inputs.push_back(import(v));
+      piece.inputs.push_back(g.values[v].name);
+    }
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (node_piece[i] != p) continue;
+      GraphNode node = g.nodes[i];
+      for (int& v : node.inputs) v = import(v);
+      for (int& v : node.outputs) v = import(v);
+      pg.nodes.push_back(std::move(node));
+    }
+    for (size_t v = 0; v < g.values.size(); ++v)
+      if (producer[v] == p && (last_use[v] > p || method_outputs.count(static_cast<int>(v)))) {
+        pg.outputs.push_back(local.at(static_cast<int>(v)));
+        piece.outputs.push_back(g.values[v].name);
+      }
+    method.pieces.push_back(std::move(piece));
+  }
+}
+
+}  // namespace pte

@@ -1,0 +1,125 @@
+#include "runtime-check/piece_graph.h"
+
+#include <climits>
+#include <set>
+
+#include "runtime-check/op_signatures.h"
+
+namespace pte::runtime {
+namespace {
+
+bool valid_dtype(int d) { return d >= 1 && d <= 8; }
+
+}  // namespace
+
+void PieceGraph::fail(const std::string& what) const { program_.fail(context_ + ": " + what); }
+
+PieceGraph::PieceGraph(const LoadedProgram& program, std::string_view payload_key,
+                       const std::string& context)
+    : program_(program), context_(context + " (payload '" + std::string(payload_key) + "')") {
+  std::span<const uint8_t> bytes = program.blob_bytes(payload_key);
+  graph::PieceGraph proto;
+  if (bytes.size() > INT_MAX || !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    fail("payload is not a valid PieceGraph protobuf");
+  if (proto.opset() != 1) fail("opset is " + std::to_string(proto.opset()) + ", this runtime supports 1");
+  read_values(proto);
+
+  std::vector<bool> defined(values_.size(), false);
+  for (size_t i = 0; i < values_.size(); ++i) defined[i] = values_[i].constant.has_value();
+  std::set<int> seen_inputs;
+  for (int index : proto.inputs()) {
+    if (index < 0 || static_cast<size_t>(index) >= values_.size())
+      fail("graph input index " + std::to_string(index) + " is out of range");
+    if (values_[index].constant) fail("graph input '" + values_[index].name + "' is a constant");
+    if (!seen_inputs.insert(index).second) fail("graph input '" + values_[index].name + "' is listed twice");
+    defined[index] = true;
+    inputs_.push_back(index);
+  }
+
+  last_use_.assign(values_.size(), -1);
+  nodes_.reserve(proto.nodes_size());
+  for (int n = 0; n < proto.nodes_size(); ++n) {
+    const graph::Node& node = proto.nodes(n);
+    std::string where = "node " + std::to_string(n) + " (" + node.op() + ")";
+    std::optional<Op> op = op_from_name(node.op());
+    if (!op) fail(where + ": unknown operator '" + node.op() + "'");
+    GraphNode g{*op, {}, -1, {}};
+    if (std::string e = read_attributes(*op, node, g.attributes); !e.empty()) fail(where + ": " + e);
+    std::vector<const GraphValue*> in;
+    for (int index : node.inputs()) {
+      if (index < 0 || static_cast<size_t>(index) >= values_.size())
+        fail(where + ": input index " + std::to_string(index) + " is out of range");
+      if (!defined[index]) fail(where + ": input '" + values_[index].name + "' is used before it is produced");
+      in.push_back(&values_[index]);
+      g.inputs.push_back(index);
+      last_use_[index] = n;
+    }
+    if (node.outputs_size() != 1)
+      fail(where + ": has " + std::to_string(node.outputs_size()) + " outputs, expected 1");
+    int out = node.outputs(0);
+    if (out < 0 || static_cast<size_t>(out) >= values_.size())
+      fail(where + ": output index " + std::to_string(out) + " is out of range");
+    if (defined[out]) fail(where + ": output '" + values_[out].name + "' is already defined");
+    if (std::string e = check_signature(*op, in, values_[out], g.attributes); !e.empty())
+      fail(where + ": " + e);
+    defined[out] = true;
+    g.output = out;
+    nodes_.push_back(std::move(g));
+  }
+
+  for (int index : proto.outputs()) {
+    if (index < 0 || static_cast<size_t>(index) >= values_.size())
+      fail("graph output index " + std::to_string(index) + " is out of range");
+    if (!defined[index]) fail("graph output '" + values_[index].name + "' is never produced");
+    if (values_[index].constant) fail("graph output '" + values_[index].name + "' is a constant");
+    outputs_.push_back(index);
+  }
+}
+
+void PieceGraph::read_values(const graph::PieceGraph& proto) {
+  values_.reserve(proto.values_size());
+  for (int i = 0; i < proto.values_size(); ++i) {
+    const graph::Value& v = proto.values(i);
+    GraphValue g;
+    g.name = v.name();
+    std::string where = "value " + std::to_string(i) + " '" + v.name() + "'";
+    if (!valid_dtype(v.dtype())) fail(where + " has invalid dtype " + std::to_string(v.dtype()));
+    g.dtype = static_cast<DType>(v.dtype());
+    g.shape.assign(v.shape().begin(), v.shape().end());
+    int64_t n = checked_numel(g.shape, kMaxTensorElements);
+    if (n < 0)
+      fail(where + " shape " + shape_string(g.shape) + " has a negative dimension or more than " +
+           std::to_string(kMaxTensorElements) + " elements");
+    if (v.has_constant()) {
+      const graph::Constant& c = v.constant();
+      if (!c.scales_blob().empty() || c.group_size() != 0)
+        fail(where + " is a quantized constant, which format version 1 does not define");
+      const fb::Blob* blob = program_.find_blob(c.blob());
+      if (!blob) fail(where + " names blob '" + c.blob() + "' which is not in the blob table");
+      uint64_t expected = storage_bytes(g.dtype, static_cast<uint64_t>(n));
+      if (blob->size() != expected)
+        fail(where + " is " + dtype_name(g.dtype) + " " + shape_string(g.shape) + " (" +
+             std::to_string(expected) + " bytes) but blob '" + c.blob() + "' has " +
+             std::to_string(blob->size()) + " bytes");
+      g.blob = c.blob();
+      g.constant = Tensor::constant(g.dtype, g.shape, program_.blob_bytes(*blob).data());
+    }
+    values_.push_back(std::move(g));
+  }
+}
+
+std::vector<std::string> PieceGraph::constant_blobs() const {
+  std::vector<std::string> keys;
+  std::set<std::string> seen;
+  for (const GraphValue& v : values_)
+    if (v.constant && seen.insert(v.blob).second) keys.push_back(v.blob);
+  return keys;
+}
+
+uint64_t PieceGraph::constant_bytes() const {
+  uint64_t total = 0;
+  for (const std::string& key : constant_blobs()) total += program_.blob_bytes(key).size();
+  return total;
+}
+
+}  // namespace pte::runtime

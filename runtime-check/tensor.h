@@ -1,0 +1,46 @@
+#pragma once
+// The values a method computes with. Float activations are held as float32 numbers that are
+// already rounded to their dtype (fp16/bf16 emulation); integer inputs as int64; constants are
+// views of bytes in the mapped file, used in place.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/dtype.h"
+
+namespace pte::runtime {
+
+using Shape = std::vector<int64_t>;
+
+// Upper bound on the elements of any tensor the runtime allocates, so that a corrupt shape
+// cannot request an unbounded amount of memory (2^28 floats = 1 GiB).
+constexpr int64_t kMaxTensorElements = int64_t{1} << 28;
+
+// Element count, or -1 when a dimension is negative or the product overflows `limit`.
+int64_t checked_numel(std::span<const int64_t> shape, int64_t limit);
+int64_t numel(const Shape& shape);  // for shapes already validated
+std::string shape_string(std::span<const int64_t> shape);
+
+struct Tensor {
+  DType dtype = DType::Invalid;
+  Shape shape;
+  std::vector<float> floats;        // F32/F16/BF16 activations
+  std::vector<int64_t> ints;        // I32/I64 activations
+  const uint8_t* bytes = nullptr;   // constant data in the mapped file (row-major, `dtype`)
+
+  bool is_constant() const { return bytes != nullptr; }
+  int64_t numel() const { return runtime::numel(shape); }
+
+  // A zero-filled activation of `dtype` (float or integer storage as the dtype requires).
+  static Tensor zeros(DType dtype, Shape shape);
+  static Tensor from_floats(DType dtype, Shape shape, std::vector<float> values);  // rounds
+  static Tensor from_ints(DType dtype, Shape shape, std::vector<int64_t> values);
+  static Tensor constant(DType dtype, Shape shape, const uint8_t* bytes);
+};
+
+// Rounds a float32 value to the nearest value of `dtype` (identity for fp32).
+float round_to_dtype(DType dtype, float value);
+void round_in_place(DType dtype, std::span<float> values);
+
+}  // namespace pte::runtime

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds pte and runs every test (unit tests and the PyTorch parity suite) with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+cd build
+ctest --output-on-failure -j"$(nproc)" "$@"

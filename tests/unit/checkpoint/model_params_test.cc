@@ -1,0 +1,117 @@
+#include "exporter/checkpoint/model_params.h"
+
+#include <gtest/gtest.h>
+
+#include "test_files.h"
+
+namespace pte {
+namespace {
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "in: " << (text)
+
+ModelParams params(const std::string& name, const std::string& json) {
+  return read_model_params(test::write_scratch(name, json));
+}
+
+std::string params_error(const std::string& name, const std::string& json) {
+  return test::error_of([&] { params(name, json); });
+}
+
+TEST(ModelParams, Llama2DefaultsAndHiddenDimRule) {
+  // Llama 2 7B's params.json.
+  const ModelParams p = params("llama2.json", R"({"dim": 4096, "multiple_of": 256, "n_heads": 32,
+      "n_layers": 32, "norm_eps": 1e-05, "vocab_size": -1})");
+  EXPECT_EQ(p.dim, 4096);
+  EXPECT_EQ(p.n_layers, 32);
+  EXPECT_EQ(p.n_heads, 32);
+  EXPECT_EQ(p.n_kv_heads, 32);
+  EXPECT_EQ(p.head_dim, 128);
+  EXPECT_EQ(p.hidden_dim, 11008);
+  EXPECT_EQ(p.vocab_size, -1);
+  EXPECT_FALSE(p.ffn_dim_multiplier.has_value());
+  EXPECT_EQ(p.norm_eps, 1e-5);
+  EXPECT_EQ(p.rope_theta, 10000.0);
+  EXPECT_FALSE(p.use_scaled_rope);
+  EXPECT_EQ(p.rope_scale_factor, 8.0);
+  EXPECT_TRUE(p.warnings.empty());
+}
+
+TEST(ModelParams, Llama32OneB) {
+  const ModelParams p = params("llama32.json", R"({"dim": 2048, "ffn_dim_multiplier": 1.5,
+      "multiple_of": 256, "n_heads": 32, "n_kv_heads": 8, "n_layers": 16, "norm_eps": 1e-05,
+      "rope_theta": 500000.0, "use_scaled_rope": true, "vocab_size": 128256})");
+  EXPECT_EQ(p.hidden_dim, 8192);
+  EXPECT_EQ(p.head_dim, 64);
+  EXPECT_EQ(p.n_kv_heads, 8);
+  EXPECT_EQ(p.vocab_size, 128256);
+  EXPECT_EQ(p.ffn_dim_multiplier, 1.5);
+  EXPECT_EQ(p.rope_theta, 500000.0);
+  EXPECT_TRUE(p.use_scaled_rope);
+}
+
+TEST(ModelParams, HiddenDimRuleSmallModels) {
+  // int(2 * 4 * 64 / 3) = 170, rounded up to a multiple of 4.
+  EXPECT_EQ(params("small.json", R"({"dim": 64, "n_layers": 5, "n_heads": 8, "multiple_of": 4})")
+                .hidden_dim,
+            172);
+  // 288: int(768) = 768, multiple of 32 already.
+  EXPECT_EQ(params("s15m.json", R"({"dim": 288, "n_layers": 6, "n_heads": 6, "multiple_of": 32})")
+                .hidden_dim,
+            768);
+  // Given hidden_dim and head_dim win over the rules.
+  const ModelParams p =
+      params("given.json",
+             R"({"dim": 100, "n_layers": 1, "n_heads": 3, "head_dim": 32, "hidden_dim": 300})");
+  EXPECT_EQ(p.hidden_dim, 300);
+  EXPECT_EQ(p.head_dim, 32);
+}
+
+TEST(ModelParams, NullMeansAbsent) {
+  const ModelParams p = params(
+      "null.json",
+      R"({"dim": 4096, "n_layers": 2, "n_heads": 32, "n_kv_heads": null, "ffn_dim_multiplier": null})");
+  EXPECT_EQ(p.n_kv_heads, 32);
+  EXPECT_FALSE(p.ffn_dim_multiplier.has_value());
+}
+
+TEST(ModelParams, MissingRequiredField) {
+  const std::string message = params_error("nodim.json", R"({"n_layers": 2, "n_heads": 4})");
+  EXPECT_CONTAINS(message, "nodim.json");
+  EXPECT_CONTAINS(message, "field 'dim' is required");
+}
+
+TEST(ModelParams, WrongTypes) {
+  EXPECT_CONTAINS(params_error("str.json", R"({"dim": "4096", "n_layers": 2, "n_heads": 4})"),
+                  "field 'dim' must be an integer, found \"4096\"");
+  EXPECT_CONTAINS(params_error("float.json", R"({"dim": 4096.0, "n_layers": 2, "n_heads": 4})"),
+                  "field 'dim' must be an integer");
+  EXPECT_CONTAINS(params_error("bool.json",
+                               R"({"dim": 64, "n_layers": 2, "n_heads": 4, "use_scaled_rope": 1})"),
+                  "field 'use_scaled_rope' must be true or false");
+  EXPECT_CONTAINS(
+      params_error("eps.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "norm_eps": "small"})"),
+      "field 'norm_eps' must be a number");
+}
+
+TEST(ModelParams, InvalidValues) {
+  EXPECT_CONTAINS(params_error("neg.json", R"({"dim": 64, "n_layers": -2, "n_heads": 4})"),
+                  "field 'n_layers' must be positive");
+  EXPECT_CONTAINS(
+      params_error("gqa.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "n_kv_heads": 3})"),
+      "field 'n_kv_heads' is 3, which does not divide n_heads 4");
+  EXPECT_CONTAINS(params_error("div.json", R"({"dim": 65, "n_layers": 2, "n_heads": 4})"),
+                  "not divisible by n_heads");
+  EXPECT_CONTAINS(params_error("array.json", "[1, 2]"), "expected a JSON object");
+  EXPECT_CONTAINS(params_error("broken.json", "{\"dim\": "), "not valid JSON");
+}
+
+TEST(ModelParams, UnknownFieldsWarnKnownRuntimeFieldsDoNot) {
+  const ModelParams p = params(
+      "extra.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "max_seq_len": 2048, "foo": 1})");
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_CONTAINS(p.warnings[0], "unknown field 'foo' ignored");
+}
+
+}  // namespace
+}  // namespace pte

@@ -1,0 +1,82 @@
+#include "exporter/program/export_options.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace pte {
+namespace {
+
+TEST(ExportOptions, ParsesEmbeddingQuantization) {
+  auto q = parse_embedding_quantize("8,0");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->bits, 8);
+  EXPECT_EQ(q->group, 0);
+  q = parse_embedding_quantize("4,32");
+  EXPECT_EQ(q->bits, 4);
+  EXPECT_EQ(q->group, 32);
+  EXPECT_FALSE(parse_embedding_quantize("none").has_value());
+}
+
+TEST(ExportOptions, RejectsMalformedEmbeddingQuantization) {
+  for (const char* bad : {"8", "3,0", "8,-1", "x,0", "8,0,1", ""}) {
+    try {
+      parse_embedding_quantize(bad);
+      FAIL() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("embedding_quantize"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(ExportOptions, ParsesLinearQuantization) {
+  EXPECT_EQ(parse_linear_quantize("c4w"), LinearQuantization::C4W);
+  EXPECT_EQ(parse_linear_quantize("b4w"), LinearQuantization::B4W);
+  EXPECT_EQ(parse_linear_quantize("none"), LinearQuantization::None);
+  EXPECT_THROW(parse_linear_quantize("c8w"), Error);
+}
+
+ExportOptions float_options() {
+  ExportOptions o;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  return o;
+}
+
+void expect_error_containing(const ExportOptions& o, const std::string& text) {
+  try {
+    validate_options(o);
+    FAIL() << "no error, expected one containing '" << text << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+  }
+}
+
+TEST(ExportOptions, UnimplementedModesSayNotSupportedYet) {
+  ExportOptions o = float_options();
+  EXPECT_NO_THROW(validate_options(o));
+  o.embedding_quantize = EmbeddingQuantization{8, 0};
+  expect_error_containing(o, "-E 8,0 is not supported yet");
+  o = float_options();
+  o.linear_quantize = LinearQuantization::C4W;
+  expect_error_containing(o, "--linear_quantize c4w is not supported yet");
+  o = float_options();
+  o.multifunction = true;
+  expect_error_containing(o, "--multifunction is not supported yet");
+  o = float_options();
+  o.adapters.push_back({"a", "b", "c"});
+  expect_error_containing(o, "--adapter is not supported yet");
+}
+
+TEST(ExportOptions, RejectsInconsistentLengths) {
+  ExportOptions o = float_options();
+  o.max_context_len = 32;
+  o.input_len = 32;
+  expect_error_containing(o, "--max_context_len (32) must be larger than --input_len (32)");
+  o = float_options();
+  o.input_len = 0;
+  expect_error_containing(o, "--input_len");
+}
+
+}  // namespace
+}  // namespace pte

@@ -1,0 +1,68 @@
+#include "passes/graph_breaks.h"
+
+#include <gtest/gtest.h>
+
+#include "exporter/program/llama_builder.h"
+#include "passes/pipeline.h"
+#include "tiny_llama.h"
+
+namespace pte {
+namespace {
+
+using Names = std::vector<std::string>;
+
+Program tiny_program(bool graph_breaks) {
+  auto f = testing::write_tiny_llama(graph_breaks ? "breaks" : "nobreaks");
+  ExportOptions o;
+  o.dtype = DType::F32;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  o.max_context_len = 16;
+  o.input_len = 4;
+  o.graph_breaks = graph_breaks;
+  auto ckpt = open_checkpoint(f.checkpoint);
+  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  run_pipeline(p, o);
+  return p;
+}
+
+TEST(GraphBreaks, ThreePiecesWiredThroughNamedValues) {
+  Program p = tiny_program(true);
+  const Method& m = p.methods[0];
+  ASSERT_EQ(m.pieces.size(), 3u);
+  EXPECT_EQ(m.pieces[0].name, "embedding");
+  EXPECT_EQ(m.pieces[0].inputs, (Names{"tokens"}));
+  EXPECT_EQ(m.pieces[0].outputs, (Names{"embedding_out"}));
+  EXPECT_EQ(m.pieces[1].inputs, (Names{"mask", "freqs_cos", "freqs_sin", "k_cache_0", "k_cache_1", "v_cache_0",
+                                       "v_cache_1", "embedding_out"}));
+  EXPECT_EQ(m.pieces[1].outputs, (Names{"k_update_0", "v_update_0", "k_update_1", "v_update_1", "layers.1.out"}));
+  EXPECT_EQ(m.pieces[2].inputs, (Names{"layers.1.out"}));
+  EXPECT_EQ(m.pieces[2].outputs, (Names{"logits"}));
+  // Each piece graph's signature matches its wiring, and weights stay constants.
+  for (const Piece& piece : m.pieces) {
+    ASSERT_EQ(piece.graph.inputs.size(), piece.inputs.size());
+    for (size_t i = 0; i < piece.inputs.size(); ++i)
+      EXPECT_EQ(piece.graph.values[piece.graph.inputs[i]].name, piece.inputs[i]);
+    for (int v : piece.graph.inputs) EXPECT_FALSE(piece.graph.values[v].is_weight());
+  }
+  size_t nodes = 0;
+  for (const Piece& piece : m.pieces) nodes += piece.graph.nodes.size();
+  EXPECT_EQ(nodes, m.graph.nodes.size());
+}
+
+TEST(GraphBreaks, NoGraphBreaksGivesOnePieceWithTheMethodSignature) {
+  Program p = tiny_program(false);
+  const Method& m = p.methods[0];
+  ASSERT_EQ(m.pieces.size(), 1u);
+  Names inputs, outputs;
+  for (const IOSpec& s : m.inputs) inputs.push_back(s.name);
+  for (const IOSpec& s : m.outputs) outputs.push_back(s.name);
+  EXPECT_EQ(m.pieces[0].inputs, inputs);
+  Names piece_outputs = m.pieces[0].outputs;
+  std::sort(piece_outputs.begin(), piece_outputs.end());
+  std::sort(outputs.begin(), outputs.end());
+  EXPECT_EQ(piece_outputs, outputs);
+}
+
+}  // namespace
+}  // namespace pte

@@ -1,0 +1,202 @@
+// Each kernel against values computed by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include "common/error.h"
+#include "common/float16.h"
+#include "runtime-check/kernels.h"
+#include "runtime-check/parallel.h"
+#include "tests/unit/runtime/pte_test_writer.h"
+
+namespace pte::runtime {
+namespace {
+
+const float kInf = std::numeric_limits<float>::infinity();
+
+Tensor f32(Shape shape, std::vector<float> values) { return Tensor::from_floats(DType::F32, std::move(shape), std::move(values)); }
+Tensor out(DType dtype, Shape shape) { return Tensor::zeros(dtype, std::move(shape)); }
+
+void expect_near(const std::vector<float>& got, const std::vector<float>& want, float tolerance = 1e-6f) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tolerance) << "element " << i;
+}
+
+TEST(RuntimeKernels, Fp16EmulationRoundsToNearestEven) {
+  EXPECT_EQ(round_to_dtype(DType::F16, 1.0f + 0x1p-11f), 1.0f);                // halfway, to even
+  EXPECT_EQ(round_to_dtype(DType::F16, 1.0f + 3 * 0x1p-11f), 1.0f + 0x1p-9f);  // halfway, to even
+  EXPECT_EQ(round_to_dtype(DType::F16, 0.1f), 0.0999755859375f);
+  EXPECT_EQ(round_to_dtype(DType::F16, 70000.0f), kInf);
+  EXPECT_EQ(round_to_dtype(DType::BF16, 1.0f + 0x1p-8f), 1.0f);
+  EXPECT_EQ(round_to_dtype(DType::F32, 0.1f), 0.1f);
+  // An fp16 add rounds its result once: 2048 + 1 is not representable (ulp 2), ties to even.
+  Tensor a = Tensor::from_floats(DType::F16, {2}, {2048, 2048}), b = Tensor::from_floats(DType::F16, {2}, {1, 3});
+  Tensor o = out(DType::F16, {2});
+  add(a, b, o);
+  expect_near(o.floats, {2048, 2052}, 0);
+}
+
+TEST(RuntimeKernels, EmbeddingReadsRowsOfAnFp16ConstantAndRejectsBadTokens) {
+  std::vector<uint8_t> bytes = testing::encode_floats({0, 1, 10, 11, 20, 21}, DType::F16);
+  Tensor table = Tensor::constant(DType::F16, {3, 2}, bytes.data());
+  Tensor tokens = Tensor::from_ints(DType::I32, {1, 2}, {2, 0});
+  Tensor o = out(DType::F32, {1, 2, 2});
+  embedding(table, tokens, o);
+  expect_near(o.floats, {20, 21, 0, 1}, 0);
+  Tensor bad = Tensor::from_ints(DType::I32, {1, 2}, {1, 3});
+  EXPECT_THROW(embedding(table, bad, o), Error);
+  Tensor negative = Tensor::from_ints(DType::I32, {1, 2}, {-1, 0});
+  EXPECT_THROW(embedding(table, negative, o), Error);
+}
+
+TEST(RuntimeKernels, RmsNormNormalizesThenScales) {
+  // mean(x²) = 4; with eps 5 the root is 3: n = ±2/3, times weight 3 = ±2.
+  Tensor x = f32({1, 4}, {2, -2, 2, -2});
+  Tensor w = f32({4}, {3, 3, 3, 3});
+  Tensor o = out(DType::F32, {1, 4});
+  rms_norm(x, w, 5.0, o);
+  expect_near(o.floats, {2, -2, 2, -2});
+  // Two rows, eps 0: each row normalized on its own.
+  Tensor x2 = f32({2, 2}, {3, 4, 1, 1});
+  Tensor w2 = f32({2}, {1, 2});
+  Tensor o2 = out(DType::F32, {2, 2});
+  rms_norm(x2, w2, 0.0, o2);
+  float r = std::sqrt(12.5f);
+  expect_near(o2.floats, {3 / r, 8 / r, 1, 2});
+}
+
+TEST(RuntimeKernels, RmsNormInFp16RoundsTheNormalizedValueBeforeScaling) {
+  // n = 2/3 rounds to 0.66650390625 in fp16; times 1.25 = 0.8331298828125 -> 0.8330078125.
+  // Without the intermediate rounding the result would be 0.83349609375.
+  Tensor x = Tensor::from_floats(DType::F16, {1, 4}, {2, -2, 2, -2});
+  Tensor w = Tensor::from_floats(DType::F16, {4}, {1.25f, 1.25f, 1.25f, 1.25f});
+  Tensor o = out(DType::F16, {1, 4});
+  rms_norm(x, w, 5.0, o);
+  expect_near(o.floats, {0.8330078125f, -0.8330078125f, 0.8330078125f, -0.8330078125f}, 0);
+}
+
+TEST(RuntimeKernels, LinearWithFp32AndFp16Weights) {
+  Tensor x = f32({1, 2, 3}, {1, 2, 3, 4, 5, 6});
+  std::vector<float> w = {1, 0, -1, 0.5f, 0.5f, 0.5f};
+  Tensor o = out(DType::F32, {1, 2, 2});
+  linear(x, f32({2, 3}, w), o);
+  expect_near(o.floats, {-2, 3, -2, 7.5f});
+  std::vector<uint8_t> half = testing::encode_floats(w, DType::F16);
+  Tensor o16 = out(DType::F32, {1, 2, 2});
+  linear(x, Tensor::constant(DType::F16, {2, 3}, half.data()), o16);
+  expect_near(o16.floats, {-2, 3, -2, 7.5f});
+  std::vector<uint8_t> bf = testing::encode_floats(w, DType::BF16);
+  linear(x, Tensor::constant(DType::BF16, {2, 3}, bf.data()), o16);
+  expect_near(o16.floats, {-2, 3, -2, 7.5f});
+}
+
+TEST(RuntimeKernels, LinearMatchesADoublePrecisionReferenceOnALargeThreadedCase) {
+  const size_t rows = 3, k = 67, n = 4099;  // odd sizes: vector tail and uneven thread split
+  std::vector<float> xs(rows * k), ws(n * k);
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>((i * 37) % 11) / 7.0f - 0.5f;
+  for (size_t i = 0; i < ws.size(); ++i) ws[i] = static_cast<float>((i * 13) % 17) / 9.0f - 1.0f;
+  Tensor x = f32({rows, k}, xs);
+  std::vector<uint8_t> wb = testing::encode_floats(ws, DType::F32);
+  Tensor o = out(DType::F32, {rows, n});
+  set_thread_count(4);
+  linear(x, Tensor::constant(DType::F32, {static_cast<int64_t>(n), static_cast<int64_t>(k)}, wb.data()), o);
+  set_thread_count(std::thread::hardware_concurrency());
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t j = 0; j < n; ++j) {
+      double want = 0;
+      for (size_t i = 0; i < k; ++i) want += double(xs[r * k + i]) * double(ws[j * k + i]);
+      ASSERT_NEAR(o.floats[r * n + j], want, 1e-4) << r << "," << j;
+    }
+}
+
+TEST(RuntimeKernels, RopeRotatesEachPairOfEachHead) {
+  // cos 0.6, sin 0.8: (1, 2) -> (0.6 - 1.6, 0.8 + 1.2) = (-1, 2); (3, 4) -> (-1.4, 4.8).
+  Tensor x = f32({1, 1, 4}, {1, 2, 3, 4});
+  Tensor o = out(DType::F32, {1, 1, 4});
+  rope(x, f32({1, 1}, {0.6f}), f32({1, 1}, {0.8f}), 2, 2, o);
+  expect_near(o.floats, {-1, 2, -1.4f, 4.8f}, 1e-6f);
+  // One head of dim 4 at two positions: pair i uses column i of the row of its position.
+  Tensor x2 = f32({1, 2, 4}, {1, 0, 0, 1, 1, 0, 0, 1});
+  Tensor cos = f32({2, 2}, {1, 0, 0, 1}), sin = f32({2, 2}, {0, 1, 1, 0});
+  Tensor o2 = out(DType::F32, {1, 2, 4});
+  rope(x2, cos, sin, 1, 4, o2);
+  expect_near(o2.floats, {1, 0, -1, 0, 0, 1, 0, 1});
+}
+
+TEST(RuntimeKernels, ToHeadsTransposesTokensAndHeads) {
+  Tensor x = f32({1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});  // t0: h0 (1,2) h1 (3,4); t1: h0 (5,6) h1 (7,8)
+  Tensor o = out(DType::F32, {1, 2, 2, 2});
+  to_heads(x, 2, 2, o);
+  expect_near(o.floats, {1, 2, 5, 6, 3, 4, 7, 8}, 0);
+}
+
+TEST(RuntimeKernels, AttentionSoftmaxOverCacheAndNewKeys) {
+  // D = 4 so the scale is 2; q = (2, 0, 0, 0) makes each score the key's first element.
+  // Scores (0, ln 3) -> p = (1/4, 3/4); values (4, 0, 0, 0) and (0, 8, 0, 0) -> (1, 6, 0, 0).
+  Tensor q = f32({1, 1, 4}, {2, 0, 0, 0});
+  Tensor k = f32({1, 1, 1, 4}, {std::log(3.0f), 0, 0, 0});
+  Tensor v = f32({1, 1, 1, 4}, {0, 8, 0, 0});
+  Tensor kc = f32({1, 1, 1, 4}, {0, 0, 0, 0});
+  Tensor vc = f32({1, 1, 1, 4}, {4, 0, 0, 0});
+  Tensor o = out(DType::F32, {1, 1, 4});
+  attention({q, k, v, kc, vc, f32({1, 1, 2}, {0, 0})}, 1, 1, 4, o);
+  expect_near(o.floats, {1, 6, 0, 0}, 1e-5f);
+  // The mask hides the cache slot: all weight on the new key.
+  attention({q, k, v, kc, vc, f32({1, 1, 2}, {-kInf, 0})}, 1, 1, 4, o);
+  expect_near(o.floats, {0, 8, 0, 0}, 0);
+  // Every key hidden: zeros, not NaN.
+  attention({q, k, v, kc, vc, f32({1, 1, 2}, {-kInf, -kInf})}, 1, 1, 4, o);
+  expect_near(o.floats, {0, 0, 0, 0}, 0);
+}
+
+TEST(RuntimeKernels, AttentionGroupsQueryHeadsOverKvHeads) {
+  // 4 query heads, 2 kv heads: heads 0 and 1 read kv head 0, heads 2 and 3 kv head 1.
+  // One visible key (no cache), so each head outputs its kv head's value.
+  Tensor q = f32({1, 1, 8}, {1, 2, 3, 4, 5, 6, 7, 8});
+  Tensor k = f32({1, 2, 1, 2}, {1, 1, 2, 2});
+  Tensor v = f32({1, 2, 1, 2}, {10, 11, 20, 21});
+  Tensor empty = f32({1, 2, 0, 2}, {});
+  Tensor o = out(DType::F32, {1, 1, 8});
+  attention({q, k, v, empty, empty, f32({1, 1, 1}, {0})}, 4, 2, 2, o);
+  expect_near(o.floats, {10, 11, 10, 11, 20, 21, 20, 21}, 0);
+}
+
+TEST(RuntimeKernels, AttentionIsCausalWithinTheCall) {
+  // Two new tokens, no cache, causal mask: row 0 sees only key 0; row 1 weighs equal scores evenly.
+  Tensor q = f32({1, 2, 2}, {0, 0, 0, 0});
+  Tensor k = f32({1, 1, 2, 2}, {1, 0, 0, 1});
+  Tensor v = f32({1, 1, 2, 2}, {2, 0, 0, 4});
+  Tensor empty = f32({1, 1, 0, 2}, {});
+  Tensor o = out(DType::F32, {1, 2, 2});
+  attention({q, k, v, empty, empty, f32({1, 2, 2}, {0, -kInf, 0, 0})}, 1, 1, 2, o);
+  expect_near(o.floats, {2, 0, 1, 2});
+}
+
+TEST(RuntimeKernels, ElementwiseOperators) {
+  Tensor a = f32({3}, {0, 1, -1}), b = f32({3}, {2, 3, 4});
+  Tensor o = out(DType::F32, {3});
+  add(a, b, o);
+  expect_near(o.floats, {2, 4, 3}, 0);
+  mul(a, b, o);
+  expect_near(o.floats, {0, 3, -4}, 0);
+  silu(a, o);
+  expect_near(o.floats, {0, 0.7310585786f, -0.2689414214f});
+}
+
+TEST(RuntimeKernels, ConcatAlongLastAndMiddleAxes) {
+  Tensor a = f32({1, 2, 2}, {1, 2, 3, 4}), b = f32({1, 2, 1}, {5, 6});
+  Tensor o = out(DType::F32, {1, 2, 3});
+  const Tensor* ins[] = {&a, &b};
+  concat(ins, 2, o);
+  expect_near(o.floats, {1, 2, 5, 3, 4, 6}, 0);
+  Tensor c = f32({1, 1, 2}, {7, 8});
+  Tensor o2 = out(DType::F32, {1, 3, 2});
+  const Tensor* ins2[] = {&a, &c};
+  concat(ins2, 1, o2);
+  expect_near(o2.floats, {1, 2, 3, 4, 7, 8}, 0);
+}
+
+}  // namespace
+}  // namespace pte::runtime

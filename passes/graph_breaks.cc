@@ -61,8 +61,7 @@ void cut_into_pieces(Method& method, const ExportOptions& options) {
       auto it = local.find(v);
       if (it != local.end()) return it->second;
       const GraphValue& val = g.values[v];
-      int idx = val.is_weight() ? pg.add_weight(val.weight, val.dtype, val.shape)
-                                : pg.add_value(val.name, val.dtype, val.shape);
+      int idx = val.is_weight() ? pg.add_constant(val) : pg.add_value(val.name, val.dtype, val.shape);
       local[v] = idx;
       return idx;
     };

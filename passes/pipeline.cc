@@ -1,13 +1,16 @@
 #include "passes/pipeline.h"
 
 #include "passes/graph_breaks.h"
+#include "passes/quantize_weights.h"
 #include "passes/split_linears.h"
 
 namespace pte {
 
 std::vector<Pass> export_pipeline(const ExportOptions& options) {
   std::vector<Pass> passes;
-  passes.push_back(kSplitLinearsPass);
+  passes.push_back(kSplitLinearsPass);  // before quantization, with which it commutes
+  if (options.linear_quantize != LinearQuantization::None) passes.push_back(kQuantizeLinearsPass);
+  if (options.embedding_quantize) passes.push_back(kQuantizeEmbeddingPass);
   passes.push_back(kGraphBreaksPass);  // last: cuts each method's final graph into pieces
   return passes;
 }

@@ -24,6 +24,35 @@ const float* half_table() {
 
 uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
+float load_float(const uint8_t* p, DType dtype) {
+  if (dtype == DType::F16) return half_to_float(load_u16(p));
+  float f;
+  std::memcpy(&f, p, 4);
+  return f;
+}
+
+// Signed code of element e: int8, or int4 with element 2k in the low nibble of byte k.
+int code_at(const Tensor& t, size_t e) {
+  if (t.dtype == DType::I8) return static_cast<int8_t>(t.bytes[e]);
+  int nibble = (e & 1) ? t.bytes[e / 2] >> 4 : t.bytes[e / 2] & 0xf;
+  return nibble >= 8 ? nibble - 16 : nibble;
+}
+
+void decode_quantized(const Tensor& t, size_t offset, size_t count, float* out) {
+  const size_t row_length = static_cast<size_t>(t.shape.back());
+  const size_t group = static_cast<size_t>(t.group), groups_per_row = row_length / group;
+  const size_t scale_bytes = t.scales_dtype == DType::F16 ? 2 : 4;
+  size_t row = offset / row_length, column = offset % row_length;
+  for (size_t i = 0; i < count; ++i) {
+    float scale = load_float(t.scales + (row * groups_per_row + column / group) * scale_bytes, t.scales_dtype);
+    out[i] = round_to_dtype(t.scales_dtype, static_cast<float>(code_at(t, offset + i)) * scale);
+    if (++column == row_length) {
+      column = 0;
+      ++row;
+    }
+  }
+}
+
 }  // namespace
 
 void decode_half(const uint8_t* bytes, size_t count, float* out) {
@@ -32,11 +61,12 @@ void decode_half(const uint8_t* bytes, size_t count, float* out) {
 }
 
 const float* read_floats(const Tensor& t, size_t offset, size_t count, std::vector<float>& scratch) {
-  if (!t.is_constant()) {
-    if (t.floats.empty() && count == 0) return nullptr;
-    return t.floats.data() + offset;
-  }
+  if (!t.is_constant()) return t.floats.data() + offset;
   if (scratch.size() < count) scratch.resize(count);
+  if (t.is_quantized()) {
+    decode_quantized(t, offset, count, scratch.data());
+    return scratch.data();
+  }
   switch (t.dtype) {
     case DType::F32: {
       const uint8_t* p = t.bytes + offset * 4;
@@ -54,7 +84,7 @@ const float* read_floats(const Tensor& t, size_t offset, size_t count, std::vect
       return scratch.data();
     default:
       throw Error(std::string("a constant of dtype ") + dtype_name(t.dtype) +
-                  " cannot be read as float (quantized constants are not part of format version 1)");
+                  " cannot be read as float (integer constants need scales)");
   }
 }
 

@@ -25,6 +25,10 @@ struct GraphValue {
   Shape shape;
   std::optional<Tensor> constant;  // a view of the blob for weights
   std::string blob;                // the constant's blob key
+  std::string scales_blob;         // quantized constants: the blob of the scales
+
+  // Whether kernels can read the value as float32: a float dtype or a quantized constant.
+  bool is_float_like() const { return is_float(dtype) || (constant && constant->is_quantized()); }
 };
 
 struct GraphNode {

@@ -8,6 +8,11 @@
 #include "runtime-check/parallel.h"
 
 namespace pte::runtime {
+namespace {
+
+constexpr float kHidden = -std::numeric_limits<float>::infinity();
+
+}  // namespace
 
 void attention(const AttentionInputs& in, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                Tensor& out) {
@@ -25,32 +30,51 @@ void attention(const AttentionInputs& in, int64_t n_heads, int64_t n_kv_heads, i
   const float* vc = read_floats(in.v_cache, 0, hkv * cache * dim, svc);
   const float* mask = read_floats(in.mask, 0, tokens * keys, sm);
 
-  // One item per (query head, token): the scores of that row over the C+T keys.
+  // A hidden key (mask -inf) has probability exactly 0 whatever q·k is, so each row only
+  // visits its visible keys; with a mostly empty cache that is most of the work saved.
+  std::vector<std::vector<uint32_t>> visible(tokens);
+  for (size_t t = 0; t < tokens; ++t) {
+    std::vector<uint32_t>& list = visible[t];
+    list.resize(keys);
+    size_t n = 0;
+    for (size_t j = 0; j < keys; ++j) {  // branch-free: the mask pattern is irregular
+      list[n] = static_cast<uint32_t>(j);
+      n += mask[t * keys + j] != kHidden;
+    }
+    list.resize(n);
+  }
+
+  // One item per (query head, token).
   parallel_for(hq * tokens, keys * dim * 2, [&](size_t begin, size_t end) {
-    std::vector<float> p(keys);
+    std::vector<float> p;
     for (size_t item = begin; item < end; ++item) {
       const size_t h = item / tokens, t = item % tokens, g = h / group;
       const float* qv = q + (t * hq + h) * dim;
-      auto key = [&](size_t j) { return j < cache ? kc + (g * cache + j) * dim : k + (g * tokens + j - cache) * dim; };
-      auto value = [&](size_t j) { return j < cache ? vc + (g * cache + j) * dim : v + (g * tokens + j - cache) * dim; };
-      float max_score = -std::numeric_limits<float>::infinity();
-      for (size_t j = 0; j < keys; ++j) {
-        p[j] = dot(qv, key(j), dim) / scale + mask[t * keys + j];
-        if (p[j] > max_score) max_score = p[j];
-      }
+      const float* mask_row = mask + t * keys;
+      const std::vector<uint32_t>& seen = visible[t];
       float* o = out.floats.data() + (t * hq + h) * dim;
       for (size_t d = 0; d < dim; ++d) o[d] = 0.0f;
-      if (max_score == -std::numeric_limits<float>::infinity()) continue;  // every key hidden
-      float sum = 0.0f;
-      for (size_t j = 0; j < keys; ++j) {
-        p[j] = std::exp(p[j] - max_score);
-        sum += p[j];
+      if (seen.empty()) continue;  // every key hidden: zeros
+
+      p.resize(seen.size());
+      float max_score = kHidden;
+      for (size_t i = 0; i < seen.size(); ++i) {
+        size_t j = seen[i];
+        const float* key = j < cache ? kc + (g * cache + j) * dim : k + (g * tokens + j - cache) * dim;
+        p[i] = dot(qv, key, dim) / scale + mask_row[j];
+        if (p[i] > max_score) max_score = p[i];
       }
-      for (size_t j = 0; j < keys; ++j) {
-        float weight = p[j] / sum;
-        if (weight == 0.0f) continue;
-        const float* vj = value(j);
-        for (size_t d = 0; d < dim; ++d) o[d] += weight * vj[d];
+      if (max_score == kHidden) continue;
+      float sum = 0.0f;
+      for (float& s : p) {
+        s = std::exp(s - max_score);
+        sum += s;
+      }
+      for (size_t i = 0; i < seen.size(); ++i) {
+        size_t j = seen[i];
+        float weight = p[i] / sum;
+        const float* value = j < cache ? vc + (g * cache + j) * dim : v + (g * tokens + j - cache) * dim;
+        for (size_t d = 0; d < dim; ++d) o[d] += weight * value[d];
       }
     }
   });

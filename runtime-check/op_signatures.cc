@@ -109,8 +109,8 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
     return "has " + std::to_string(in.size()) + " inputs, expected " + std::to_string(expected_inputs);
   for (size_t i = 0; i < in.size(); ++i) {
     bool is_tokens = op == Op::Embedding && i == 1;
-    if (!is_tokens && !is_float(in[i]->dtype))
-      return "input " + std::to_string(i) + " " + describe(*in[i]) + " must be fp32, fp16 or bf16";
+    if (!is_tokens && !in[i]->is_float_like())
+      return "input " + std::to_string(i) + " " + describe(*in[i]) + " must be fp32, fp16, bf16 or quantized";
   }
   if (!is_float(out.dtype)) return "output " + describe(out) + " must be fp32, fp16 or bf16";
 

@@ -1,5 +1,6 @@
 #include "runtime-check/piece_graph.h"
 
+#include <algorithm>
 #include <climits>
 #include <set>
 
@@ -90,29 +91,56 @@ void PieceGraph::read_values(const graph::PieceGraph& proto) {
     if (n < 0)
       fail(where + " shape " + shape_string(g.shape) + " has a negative dimension or more than " +
            std::to_string(kMaxTensorElements) + " elements");
-    if (v.has_constant()) {
-      const graph::Constant& c = v.constant();
-      if (!c.scales_blob().empty() || c.group_size() != 0)
-        fail(where + " is a quantized constant, which format version 1 does not define");
-      const fb::Blob* blob = program_.find_blob(c.blob());
-      if (!blob) fail(where + " names blob '" + c.blob() + "' which is not in the blob table");
-      uint64_t expected = storage_bytes(g.dtype, static_cast<uint64_t>(n));
-      if (blob->size() != expected)
-        fail(where + " is " + dtype_name(g.dtype) + " " + shape_string(g.shape) + " (" +
-             std::to_string(expected) + " bytes) but blob '" + c.blob() + "' has " +
-             std::to_string(blob->size()) + " bytes");
-      g.blob = c.blob();
-      g.constant = Tensor::constant(g.dtype, g.shape, program_.blob_bytes(*blob).data());
-    }
+    if (v.has_constant()) read_constant(v.constant(), n, where, g);
     values_.push_back(std::move(g));
   }
+}
+
+void PieceGraph::read_constant(const graph::Constant& c, int64_t numel, const std::string& where,
+                               GraphValue& g) const {
+  const fb::Blob* blob = program_.find_blob(c.blob());
+  if (!blob) fail(where + " names blob '" + c.blob() + "' which is not in the blob table");
+  uint64_t expected = storage_bytes(g.dtype, static_cast<uint64_t>(numel));
+  if (blob->size() != expected)
+    fail(where + " is " + dtype_name(g.dtype) + " " + shape_string(g.shape) + " (" + std::to_string(expected) +
+         " bytes) but blob '" + c.blob() + "' has " + std::to_string(blob->size()) + " bytes");
+  g.blob = c.blob();
+  const uint8_t* bytes = program_.blob_bytes(*blob).data();
+  if (c.scales_blob().empty() && c.group_size() == 0) {
+    g.constant = Tensor::constant(g.dtype, g.shape, bytes);
+    return;
+  }
+
+  // Quantized: int8/int4 codes, one scale per `group` elements along the last axis (0: per row).
+  if (g.dtype != DType::I8 && g.dtype != DType::I4)
+    fail(where + " has scales but dtype " + dtype_name(g.dtype) + "; quantized codes are int8 or int4");
+  if (g.shape.empty()) fail(where + " is a quantized scalar; quantization needs a last axis");
+  const int64_t row_length = g.shape.back();
+  const int64_t group = c.group_size() == 0 ? row_length : c.group_size();
+  if (c.group_size() < 0 || (row_length > 0 && (group == 0 || row_length % group != 0)))
+    fail(where + " group_size " + std::to_string(c.group_size()) + " does not divide the last dimension " +
+         std::to_string(row_length));
+  const fb::Blob* scales = program_.find_blob(c.scales_blob());
+  if (!scales) fail(where + " names scales blob '" + c.scales_blob() + "' which is not in the blob table");
+  const uint64_t count = row_length == 0 ? 0 : static_cast<uint64_t>(numel / row_length * (row_length / group));
+  const DType scales_dtype = static_cast<DType>(c.scales_dtype());
+  if (scales_dtype != DType::F16 && scales_dtype != DType::F32)
+    fail(where + " has scales_dtype " + dtype_name(scales_dtype) + "; expected fp16 or fp32");
+  if (scales->size() != storage_bytes(scales_dtype, count))
+    fail(where + " needs " + std::to_string(count) + " " + dtype_name(scales_dtype) + " scales but blob '" +
+         c.scales_blob() + "' has " + std::to_string(scales->size()) + " bytes");
+  g.scales_blob = c.scales_blob();
+  g.constant = Tensor::quantized(g.dtype, g.shape, bytes, program_.blob_bytes(*scales).data(), scales_dtype,
+                                 std::max<int64_t>(group, 1));
 }
 
 std::vector<std::string> PieceGraph::constant_blobs() const {
   std::vector<std::string> keys;
   std::set<std::string> seen;
   for (const GraphValue& v : values_)
-    if (v.constant && seen.insert(v.blob).second) keys.push_back(v.blob);
+    if (v.constant)
+      for (const std::string* key : {&v.blob, &v.scales_blob})
+        if (!key->empty() && seen.insert(*key).second) keys.push_back(*key);
   return keys;
 }
 

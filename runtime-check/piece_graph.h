@@ -24,13 +24,14 @@ class PieceGraph {
   // For each value, the index of the last node reading it (-1 when no node does).
   const std::vector<int>& last_use() const { return last_use_; }
 
-  // Distinct blob keys of the constants, in value order, and their total bytes.
+  // Distinct blob keys of the constants (codes and scales), in value order, and their total bytes.
   std::vector<std::string> constant_blobs() const;
   uint64_t constant_bytes() const;
 
  private:
   [[noreturn]] void fail(const std::string& what) const;
   void read_values(const graph::PieceGraph& proto);
+  void read_constant(const graph::Constant& c, int64_t numel, const std::string& where, GraphValue& g) const;
 
   const LoadedProgram& program_;
   std::string context_;

@@ -10,21 +10,9 @@
 #include <vector>
 
 #include "runtime-check/method_executor.h"
+#include "runtime-check/runner_layout.h"
 
 namespace pte::runtime {
-
-// Where the runner finds each input and output of the method, and the model sizes.
-struct RunnerLayout {
-  struct Layer { size_t k_in, k_out, v_in, v_out; };
-  int64_t input_len = 0;        // T
-  int64_t cache_len = 0;        // C
-  int64_t vocab_size = 0;       // V
-  int64_t head_dim = 0;         // D
-  int64_t kv_heads = 0;         // H
-  int64_t max_context_len = 0;  // rows of the RoPE tables
-  size_t tokens_input = 0, mask_input = 0, cos_input = 0, sin_input = 0, logits_output = 0;
-  std::vector<Layer> layers;
-};
 
 struct GenerateOptions {
   int64_t max_new_tokens = 64;
@@ -63,7 +51,6 @@ class Runner {
   const Tensor& mask() const { return mask_; }
 
  private:
-  void resolve_layout();
   void fill_freqs(const Tensor& table, Tensor& input) const;
 
   const LoadedProgram& program_;

@@ -80,6 +80,16 @@ Tensor Tensor::constant(DType dtype, Shape shape, const uint8_t* bytes) {
   return t;
 }
 
+Tensor Tensor::quantized(DType codes_dtype, Shape shape, const uint8_t* codes, const uint8_t* scales,
+                         DType scales_dtype, int64_t group) {
+  Tensor t = constant(codes_dtype, std::move(shape), codes);
+  static const uint8_t kEmpty = 0;
+  t.scales = scales ? scales : &kEmpty;
+  t.scales_dtype = scales_dtype;
+  t.group = group;
+  return t;
+}
+
 float round_to_dtype(DType dtype, float value) {
   switch (dtype) {
     case DType::F16: return round_to_half(value);

@@ -28,8 +28,14 @@ struct Tensor {
   std::vector<float> floats;        // F32/F16/BF16 activations
   std::vector<int64_t> ints;        // I32/I64 activations
   const uint8_t* bytes = nullptr;   // constant data in the mapped file (row-major, `dtype`)
+  // Quantized constants (int8/int4 codes in `bytes`): element e of row r is
+  // round_to_dtype(scales_dtype, code * scale[r * (K / group) + e % K / group]), K the last dim.
+  const uint8_t* scales = nullptr;
+  DType scales_dtype = DType::Invalid;
+  int64_t group = 0;  // elements per scale along a row (K when there is one scale per row)
 
   bool is_constant() const { return bytes != nullptr; }
+  bool is_quantized() const { return scales != nullptr; }
   int64_t numel() const { return runtime::numel(shape); }
 
   // A zero-filled activation of `dtype` (float or integer storage as the dtype requires).
@@ -37,6 +43,8 @@ struct Tensor {
   static Tensor from_floats(DType dtype, Shape shape, std::vector<float> values);  // rounds
   static Tensor from_ints(DType dtype, Shape shape, std::vector<int64_t> values);
   static Tensor constant(DType dtype, Shape shape, const uint8_t* bytes);
+  static Tensor quantized(DType codes_dtype, Shape shape, const uint8_t* codes, const uint8_t* scales,
+                          DType scales_dtype, int64_t group);
 };
 
 // Rounds a float32 value to the nearest value of `dtype` (identity for fp32).

@@ -12,7 +12,7 @@ echo "== export (fp32, no quantization) =="
 "$pte" export -c $ex/model.pth -p $ex/params.json -o "$out/stories260K.pte" \
   --dtype fp32 -E none --linear_quantize none
 echo "== inspect =="
-"$pte" inspect "$out/stories260K.pte" | head -n 40
+"$pte" inspect "$out/stories260K.pte"
 echo "== run =="
 "$pte" run -m "$out/stories260K.pte" --prompt "Once upon a time" --tokenizer $ex/tok512.bin --max_new_tokens 60
 echo "== parity with PyTorch =="

@@ -63,6 +63,10 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   }
   std::vector<int32_t> prompt = has_prompt ? tokenizer->encode(a.prompt, !a.no_bos)
                                            : to_token_ids(a.prompt_ids, "--prompt_ids");
+  for (int32_t id : prompt)
+    if (id >= runner.layout().vocab_size)
+      throw Error("pte run: prompt token " + std::to_string(id) + " is outside the vocabulary of " + a.model +
+                  " (vocab_size " + std::to_string(runner.layout().vocab_size) + ")");
 
   runtime::GenerateOptions options;
   options.max_new_tokens = a.max_new_tokens;

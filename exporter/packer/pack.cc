@@ -23,17 +23,17 @@ struct InMemoryBlob {
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-// Weight keys in order of first use (method, piece, value), the order they are written in.
-std::vector<std::string> weights_in_use_order(const Program& program) {
-  std::vector<std::string> order;
+// Recipes in order of first use (method, piece, value), the order they are written in.
+std::vector<const WeightRecipe*> weights_in_use_order(const Program& program) {
+  std::vector<const WeightRecipe*> order;
   std::set<std::string> seen;
   for (const Method& m : program.methods)
     for (const Piece& p : m.pieces)
       for (const GraphValue& v : p.graph.values)
         if (v.is_weight() && seen.insert(v.weight).second) {
-          if (!program.weights.count(v.weight))
-            throw Error("internal: weight '" + v.weight + "' has no recipe");
-          order.push_back(v.weight);
+          auto it = program.weights.find(v.weight);
+          if (it == program.weights.end()) throw Error("internal: weight '" + v.weight + "' has no recipe");
+          order.push_back(&it->second);
         }
   return order;
 }
@@ -51,8 +51,10 @@ std::map<std::string, uint64_t> method_sizes(const Program& program, const std::
     };
     for (size_t i = 0; i < m.pieces.size(); ++i) {
       count(piece_payload_key(m, i));
-      for (const GraphValue& v : m.pieces[i].graph.values)
+      for (const GraphValue& v : m.pieces[i].graph.values) {
         if (v.is_weight()) count(v.weight);
+        if (v.is_quantized()) count(v.scales);
+      }
     }
     sizes[m.name] = total;
   }
@@ -70,12 +72,13 @@ PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
       small.push_back({piece_payload_key(m, i), serialize_piece_graph(m.pieces[i].graph)});
   for (const auto& [key, value] : program.metadata)
     if (auto* t = std::get_if<BytesTensor>(&value)) small.push_back({metadata_blob_key(key), t->bytes});
-  const std::vector<std::string> weights = weights_in_use_order(program);
+  const std::vector<const WeightRecipe*> weights = weights_in_use_order(program);
 
   // Reserve the flatbuffer's exact size before the segment (see container_builder.h).
   std::vector<BlobRecord> placeholders;
   for (const InMemoryBlob& b : small) placeholders.push_back(BlobRecord{b.key, 0, 0, 0, {}});
-  for (const std::string& k : weights) placeholders.push_back(BlobRecord{k, 0, 0, 0, {}});
+  for (const WeightRecipe* w : weights)
+    for (const std::string& k : w->blob_keys()) placeholders.push_back(BlobRecord{k, 0, 0, 0, {}});
   const size_t container_size = build_container(program, placeholders, exporter_version).size();
   const uint64_t segment_offset = align_up(kHeaderSize + container_size, kSegmentAlignment);
 
@@ -87,18 +90,19 @@ PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
   std::mutex stats_mu;
   WeightStats stats;
   const size_t window = static_cast<size_t>(std::max(threads, 1)) * 2;
-  ordered_parallel(
+  ordered_parallel<std::vector<Bytes>>(
       weights.size(), threads, window,
-      [&](size_t i, Bytes& out) {
+      [&](size_t i, std::vector<Bytes>& out) {
         WeightStats local;
-        compute_weight(program.weights.at(weights[i]), checkpoint, out, local);
+        compute_weight(*weights[i], checkpoint, out, local);
         std::lock_guard<std::mutex> lock(stats_mu);
         stats.bytes_read += local.bytes_read;
         stats.fp16_overflows += local.fp16_overflows;
       },
-      [&](size_t i, Bytes& bytes) {
-        segment.add(weights[i], bytes);
-        Bytes().swap(bytes);
+      [&](size_t i, std::vector<Bytes>& blobs) {
+        const std::vector<std::string> keys = weights[i]->blob_keys();
+        for (size_t b = 0; b < keys.size(); ++b) segment.add(keys[b], blobs[b]);
+        std::vector<Bytes>().swap(blobs);
       });
 
   std::vector<uint8_t> container = build_container(program, segment.blobs(), exporter_version);

@@ -25,7 +25,15 @@ std::vector<uint8_t> serialize_piece_graph(const Graph& g) {
     out->set_name(v.name);
     out->set_dtype(static_cast<graph::DType>(v.dtype));
     for (int64_t d : v.shape) out->add_shape(d);
-    if (v.is_weight()) out->mutable_constant()->set_blob(v.weight);
+    if (v.is_weight()) {
+      graph::Constant* c = out->mutable_constant();
+      c->set_blob(v.weight);
+      if (v.is_quantized()) {
+        c->set_scales_blob(v.scales);
+        c->set_group_size(v.group_size);
+        c->set_scales_dtype(static_cast<graph::DType>(v.scales_dtype));
+      }
+    }
   }
   for (const GraphNode& n : g.nodes) {
     graph::Node* out = pg.add_nodes();

@@ -8,10 +8,11 @@
 #include <vector>
 
 #include "common/sha256.h"
-#include "exporter/packer/ordered_parallel.h"
 #include "exporter/packer/output_file.h"
 
 namespace pte {
+
+using Bytes = std::vector<uint8_t>;
 
 struct BlobRecord {
   std::string key;

@@ -58,12 +58,6 @@ void validate_options(const ExportOptions& o) {
   if (o.target_split_size < 1) throw Error("--target_split_size must be at least 1");
   if (o.max_splits < 1) throw Error("--max_splits must be at least 1");
   if (o.threads < 0) throw Error("--threads must be 0 (all cores) or positive");
-  const char* later = " is not supported yet (it arrives with the pass pipeline)";
-  if (o.embedding_quantize)
-    throw Error("-E " + embedding_quantize_name(o.embedding_quantize) + later + "; pass -E none");
-  if (o.linear_quantize != LinearQuantization::None)
-    throw Error(std::string("--linear_quantize ") + linear_quantize_name(o.linear_quantize) + later +
-                "; pass --linear_quantize none");
   if (o.multifunction) throw Error("--multifunction is not supported yet (it arrives with multi-method packing)");
   if (!o.adapters.empty()) throw Error("--adapter is not supported yet (it arrives with multi-method packing)");
 }

@@ -5,14 +5,18 @@
 namespace pte {
 
 int Graph::add_value(std::string name, DType dtype, Shape shape) {
-  values.push_back(GraphValue{std::move(name), dtype, std::move(shape), {}});
+  values.push_back(GraphValue{std::move(name), dtype, std::move(shape), {}, {}, 0, DType::Invalid});
   return static_cast<int>(values.size()) - 1;
 }
 
 int Graph::add_weight(const std::string& key, DType dtype, Shape shape) {
+  return add_constant(GraphValue{key, dtype, std::move(shape), key, {}, 0, DType::Invalid});
+}
+
+int Graph::add_constant(const GraphValue& constant) {
   for (size_t i = 0; i < values.size(); ++i)
-    if (values[i].weight == key) return static_cast<int>(i);
-  values.push_back(GraphValue{key, dtype, std::move(shape), key});
+    if (values[i].weight == constant.weight) return static_cast<int>(i);
+  values.push_back(constant);
   return static_cast<int>(values.size()) - 1;
 }
 

@@ -23,14 +23,25 @@ struct SliceRowsStep {  // rows [begin, end) of the first dimension
   int64_t begin, end;
 };
 
-using WeightStep = std::variant<CastStep, SliceRowsStep>;
+// Symmetric weight-only quantization (SPEC §6), computed in the dtype of the last cast.
+// Produces two blobs: the codes (I8, or I4 two per byte) and the scales.
+struct QuantizeStep {
+  int bits;       // 4 or 8
+  int64_t group;  // 0: one scale per row; else consecutive elements along the last axis
+};
+
+using WeightStep = std::variant<CastStep, SliceRowsStep, QuantizeStep>;
 
 struct WeightRecipe {
   std::string source;  // checkpoint tensor name
   std::vector<WeightStep> steps;
-  DType dtype = DType::Invalid;  // of the result
+  DType dtype = DType::Invalid;  // of the result (codes when quantized)
   Shape shape;                   // of the result
   std::string key() const;
+  const QuantizeStep* quantization() const;  // the last step when it quantizes, else null
+  std::string scales_key() const { return key() + ":scales"; }
+  // Blob keys this recipe produces, in the order compute_weight fills them.
+  std::vector<std::string> blob_keys() const;
 };
 
 struct WeightStats {
@@ -38,8 +49,8 @@ struct WeightStats {
   uint64_t fp16_overflows = 0;  // finite source values that became ±inf in fp16
 };
 
-// Computes the recipe's bytes (row-major, little-endian) into `out`, resized to fit.
+// Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry.
 void compute_weight(const WeightRecipe& recipe, const Checkpoint& checkpoint,
-                    std::vector<uint8_t>& out, WeightStats& stats);
+                    std::vector<std::vector<uint8_t>>& out, WeightStats& stats);
 
 }  // namespace pte

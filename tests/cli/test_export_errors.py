@@ -70,7 +70,9 @@ def main():
     with open(garbage, "wb") as f:
         f.write(b"this is not a checkpoint at all" * 10)
     expect_error(a.pte, "unrecognised checkpoint", ["-c", garbage, "-p", params] + plain, out, ["garbage.pth"])
-    expect_error(a.pte, "default quantization", ["-c", ckpt, "-p", params], out, ["not supported yet"])
+    expect_error(a.pte, "multifunction", ["-c", ckpt, "-p", params, "--multifunction"], out, ["not supported yet"])
+    expect_error(a.pte, "embedding group that does not divide dim", ["-c", ckpt, "-p", params, "-E", "4,48"], out,
+                 ["group 48", "dim 64", "tok_embeddings.weight"])
     expect_error(a.pte, "bad dtype", ["-c", ckpt, "-p", params, "--dtype", "int8", "-E", "none",
                                       "--linear_quantize", "none"], out, ["--dtype", "int8"])
     expect_error(a.pte, "context shorter than input", ["-c", ckpt, "-p", params, "--max_context_len", "16",

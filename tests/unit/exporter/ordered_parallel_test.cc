@@ -9,10 +9,12 @@
 namespace pte {
 namespace {
 
+using Bytes = std::vector<uint8_t>;
+
 TEST(OrderedParallel, ConsumesInIndexOrderWhateverTheThreadCount) {
   for (int threads : {1, 2, 5}) {
     std::vector<size_t> order;
-    ordered_parallel(
+    ordered_parallel<Bytes>(
         50, threads, 4,
         [](size_t i, Bytes& out) {
           // Later items finish first, to provoke reordering.
@@ -32,7 +34,7 @@ TEST(OrderedParallel, ConsumesInIndexOrderWhateverTheThreadCount) {
 TEST(OrderedParallel, RethrowsTheFirstFailure) {
   for (int threads : {1, 3}) {
     size_t consumed = 0;
-    EXPECT_THROW(ordered_parallel(
+    EXPECT_THROW(ordered_parallel<Bytes>(
                      20, threads, 4,
                      [](size_t i, Bytes& out) {
                        if (i == 7) throw std::runtime_error("boom");

@@ -96,7 +96,8 @@ std::vector<uint8_t> PteWriter::build() const {
   std::vector<flatbuffers::Offset<fb::Blob>> blob_table;
   for (size_t i = 0; i < blobs.size(); ++i) {
     const auto& [key, bytes] = blobs[i];
-    Sha256Digest d = sha256(bytes.data(), bytes.size());
+    static const uint8_t kNothing = 0;  // sha256() must not be handed a null pointer
+    Sha256Digest d = sha256(bytes.empty() ? &kNothing : bytes.data(), bytes.size());
     std::vector<uint8_t> digest(d.begin(), d.end());
     uint64_t offset = offset_override.count(key) ? offset_override.at(key) : offsets[i];
     uint32_t alignment = alignment_override.count(key) ? alignment_override.at(key) : 128;

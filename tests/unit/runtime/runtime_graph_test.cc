@@ -68,6 +68,38 @@ TEST(RuntimeGraph, ValidProgramRunsAndChecksItsInputs) {
   EXPECT_THROW(p.executor->run({}), Error);
 }
 
+TEST(RuntimeGraph, QuantizedConstantsAreDequantizedFromTheirScales) {
+  // w as int8 codes [[2, 0, -2], [1, 1, 1]] with fp32 scales (0.5, 0.5): the fp32 w of LinearProgram.
+  LinearProgram p;
+  p.writer.add_blob("w.codes", {2, 0, 0xfe, 1, 1, 1});
+  p.writer.add_floats("w.scales", {0.5f, 0.5f});
+  graph::Value& w = *p.graph.proto().mutable_values(1);
+  w.set_dtype(graph::I8);
+  w.mutable_constant()->set_blob("w.codes");
+  w.mutable_constant()->set_scales_blob("w.scales");
+  w.mutable_constant()->set_scales_dtype(graph::F32);
+  p.load();
+  EXPECT_EQ(p.executor->pieces()[0].graph.constant_blobs(), (std::vector<std::string>{"w.codes", "w.scales"}));
+  Tensor x = Tensor::from_floats(DType::F32, {1, 2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor* inputs[] = {&x};
+  auto silu = [](float v) { return v / (1 + std::exp(-v)); };
+  std::vector<float> want = {silu(-2), silu(3), silu(-2), silu(7.5f)};
+  auto out = p.executor->run(inputs);
+  for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(out[0]->floats[i], want[i], 1e-6);
+}
+
+// Turns value 1 (w) of LinearProgram into int8 codes with scales blob "s" of `scales` floats.
+void quantize_w(LinearProgram& p, int64_t group_size, size_t scales, DType codes = DType::I8) {
+  p.writer.add_blob("w.codes", std::vector<uint8_t>(codes == DType::I8 ? 6 : 3, 1));
+  p.writer.add_floats("s", std::vector<float>(scales, 1.0f));
+  graph::Value& w = *p.graph.proto().mutable_values(1);
+  w.set_dtype(static_cast<graph::DType>(codes));
+  w.mutable_constant()->set_blob("w.codes");
+  w.mutable_constant()->set_scales_blob("s");
+  w.mutable_constant()->set_group_size(group_size);
+  w.mutable_constant()->set_scales_dtype(graph::F32);
+}
+
 struct BadGraph {
   const char* what;
   std::function<void(LinearProgram&)> corrupt;
@@ -96,7 +128,28 @@ const BadGraph kBadGraphs[] = {
     {"unknown op", [](LinearProgram& p) { node(p, 1).set_op("gelu"); }},
     {"constant size mismatch", [](LinearProgram& p) { p.graph.proto().mutable_values(1)->set_shape(0, 3); }},
     {"constant blob missing", [](LinearProgram& p) { p.graph.proto().mutable_values(1)->mutable_constant()->set_blob("nope"); }},
-    {"quantized constant", [](LinearProgram& p) { p.graph.proto().mutable_values(1)->mutable_constant()->set_group_size(32); }},
+    {"fp32 constant with a group size", [](LinearProgram& p) { p.graph.proto().mutable_values(1)->mutable_constant()->set_group_size(32); }},
+    {"quantized with the wrong scale count", [](LinearProgram& p) { quantize_w(p, 0, 3); }},
+    {"quantized group not dividing the row", [](LinearProgram& p) { quantize_w(p, 2, 3); }},
+    {"quantized negative group", [](LinearProgram& p) { quantize_w(p, -1, 2); }},
+    {"quantized without a scales dtype", [](LinearProgram& p) {
+       quantize_w(p, 0, 2);
+       p.graph.proto().mutable_values(1)->mutable_constant()->set_scales_dtype(graph::INVALID);
+     }},
+    {"quantized scales in fp16 but blob holds fp32", [](LinearProgram& p) {
+       quantize_w(p, 0, 2);
+       p.graph.proto().mutable_values(1)->mutable_constant()->set_scales_dtype(graph::F16);
+     }},
+    {"quantized scales blob missing", [](LinearProgram& p) {
+       quantize_w(p, 0, 2);
+       p.graph.proto().mutable_values(1)->mutable_constant()->set_scales_blob("nope");
+     }},
+    {"quantized codes of the wrong size", [](LinearProgram& p) { quantize_w(p, 0, 2, DType::I4); p.writer.add_blob("pad", {}); p.graph.proto().mutable_values(1)->set_dtype(graph::I8); }},
+    {"int8 constant without scales", [](LinearProgram& p) {
+       p.writer.add_blob("w.codes", std::vector<uint8_t>(6, 1));
+       p.graph.proto().mutable_values(1)->set_dtype(graph::I8);
+       p.graph.proto().mutable_values(1)->mutable_constant()->set_blob("w.codes");
+     }},
     {"input index out of range", [](LinearProgram& p) { node(p, 0).set_inputs(0, 99); }},
     {"negative input index", [](LinearProgram& p) { node(p, 0).set_inputs(0, -1); }},
     {"output index out of range", [](LinearProgram& p) { node(p, 0).set_outputs(0, 99); }},

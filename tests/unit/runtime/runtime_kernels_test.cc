@@ -92,6 +92,37 @@ TEST(RuntimeKernels, LinearWithFp32AndFp16Weights) {
   expect_near(o16.floats, {-2, 3, -2, 7.5f});
 }
 
+TEST(RuntimeKernels, LinearWithInt8PerRowScales) {
+  // Codes [[1, -2, 3], [127, -128, 0]], scales (0.5, 0.25): weights [[0.5, -1, 1.5], [31.75, -32, 0]].
+  std::vector<uint8_t> codes = {1, 0xfe, 3, 127, 0x80, 0};
+  std::vector<uint8_t> scales = testing::encode_floats({0.5f, 0.25f}, DType::F32);
+  Tensor w = Tensor::quantized(DType::I8, {2, 3}, codes.data(), scales.data(), DType::F32, 3);
+  Tensor o = out(DType::F32, {1, 2});
+  linear(f32({1, 3}, {1, 1, 1}), w, o);
+  expect_near(o.floats, {1.0f, -0.25f}, 0);
+}
+
+TEST(RuntimeKernels, LinearWithInt4GroupedFp16Scales) {
+  // Codes (7, -8 | 1, -1) in groups of 2 with scales (0.5 | 3): weights (3.5, -4, 3, -3).
+  // Element 2k is the low nibble of byte k: bytes 0x87, 0xf1.
+  std::vector<uint8_t> codes = {0x87, 0xf1};
+  std::vector<uint8_t> scales = testing::encode_floats({0.5f, 3.0f}, DType::F16);
+  Tensor w = Tensor::quantized(DType::I4, {1, 4}, codes.data(), scales.data(), DType::F16, 2);
+  Tensor o = out(DType::F32, {1, 1});
+  linear(f32({1, 4}, {1, 2, 3, 4}), w, o);
+  expect_near(o.floats, {3.5f - 8 + 9 - 12}, 0);
+}
+
+TEST(RuntimeKernels, QuantizedValuesAreRoundedToTheScalesDtype) {
+  // fp16 scale 0.1 = 0.0999755859375; 3 * scale = 0.2999267578125 is a tie in fp16 -> 0.2998046875.
+  std::vector<uint8_t> codes = {3};
+  std::vector<uint8_t> scales = testing::encode_floats({0.1f}, DType::F16);
+  Tensor table = Tensor::quantized(DType::I8, {1, 1}, codes.data(), scales.data(), DType::F16, 1);
+  Tensor o = out(DType::F32, {1, 1, 1});
+  embedding(table, Tensor::from_ints(DType::I32, {1, 1}, {0}), o);
+  expect_near(o.floats, {0.2998046875f}, 0);
+}
+
 TEST(RuntimeKernels, LinearMatchesADoublePrecisionReferenceOnALargeThreadedCase) {
   const size_t rows = 3, k = 67, n = 4099;  // odd sizes: vector tail and uneven thread split
   std::vector<float> xs(rows * k), ws(n * k);

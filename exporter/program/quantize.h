@@ -1,0 +1,26 @@
+#pragma once
+// Symmetric weight-only quantization, bit-exact with the reference formula (SPEC §6). Every
+// step is done in the model dtype T: the exact result of each operation is rounded once to T.
+//   amax  = max(|min(min(block), 0)|, max(max(block), 0))
+//   scale = max(T(amax / div), smallest normal of T)      div = 7.5 (int4), 127.5 (int8)
+//   recip = T(1 / scale);  y = T(x * recip);  q = clamp(round_half_even(y), qmin, qmax)
+#include <cstdint>
+
+#include "common/dtype.h"
+
+namespace pte {
+
+struct QuantizedLayout {
+  int bits;        // 4 or 8
+  int64_t group;   // block length along a row; 0 means the whole row
+  DType dtype;     // T: F16 or F32 (the scales' dtype)
+};
+
+// Quantizes `rows` rows of `cols` values (already exact values of T, given as float).
+// Codes go to `codes` at element index `first_row * cols` onwards (int8: one byte each;
+// int4: element i in byte i/2, low nibble when i is even; the buffer must start zeroed).
+// Scales go to `scales` as T, at scale index `first_row * blocks_per_row` onwards.
+void quantize_rows(const float* values, int64_t first_row, int64_t rows, int64_t cols,
+                   const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales);
+
+}  // namespace pte

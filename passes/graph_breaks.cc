@@ -8,7 +8,16 @@
 namespace pte {
 namespace {
 
-const char* kPieceNames[] = {"embedding", "blocks", "head"};
+int64_t layer_of_stage(const std::string& stage) {
+  if (stage.rfind("layers.", 0) != 0) return -1;
+  return std::stoll(stage.substr(7));
+}
+
+int64_t count_layers(const Graph& g) {
+  int64_t n = 0;
+  for (const GraphNode& node : g.nodes) n = std::max(n, layer_of_stage(node.stage) + 1);
+  return n;
+}
 
 std::string run_graph_breaks(Program& program, const ExportOptions& options) {
   size_t pieces = 0;
@@ -24,24 +33,34 @@ std::string run_graph_breaks(Program& program, const ExportOptions& options) {
 
 const Pass kGraphBreaksPass = {"graph_breaks", run_graph_breaks};
 
-int piece_of_stage(const std::string& stage, const ExportOptions& options) {
-  if (!options.graph_breaks) return 0;
-  if (stage == "embedding") return 0;
-  if (stage == "head") return 2;
-  if (stage.rfind("layers.", 0) == 0) return 1;
-  throw Error("internal: node stage '" + stage + "' has no piece");
+PieceAssignment piece_of_stage(const std::string& stage, int64_t n_layers, const ExportOptions& options) {
+  if (!options.graph_breaks) return {0, "all"};
+  const int64_t per_piece = options.blocks_per_piece > 0 ? options.blocks_per_piece : std::max<int64_t>(n_layers, 1);
+  const int64_t block_pieces = (n_layers + per_piece - 1) / per_piece;
+  if (stage == "embedding") return {0, "embedding"};
+  if (stage == "head") return {static_cast<int>(1 + block_pieces), "head"};
+  const int64_t layer = layer_of_stage(stage);
+  if (layer < 0) throw Error("internal: node stage '" + stage + "' has no piece");
+  if (options.blocks_per_piece <= 0) return {1, "blocks"};
+  const int64_t first = layer / per_piece * per_piece;
+  const int64_t last = std::min(first + per_piece, n_layers) - 1;
+  return {static_cast<int>(1 + layer / per_piece), "layers_" + std::to_string(first) + "-" + std::to_string(last)};
 }
 
 void cut_into_pieces(Method& method, const ExportOptions& options) {
   const Graph& g = method.graph;
+  const int64_t n_layers = count_layers(g);
   std::vector<int> node_piece(g.nodes.size());
-  int n_pieces = 0;
+  std::vector<std::string> piece_names;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    node_piece[i] = piece_of_stage(g.nodes[i].stage, options);
+    PieceAssignment a = piece_of_stage(g.nodes[i].stage, n_layers, options);
+    node_piece[i] = a.index;
     if (i > 0 && node_piece[i] < node_piece[i - 1])
       throw Error("internal: method '" + method.name + "' nodes are not ordered by piece");
-    n_pieces = std::max(n_pieces, node_piece[i] + 1);
+    if (a.index >= static_cast<int>(piece_names.size())) piece_names.resize(a.index + 1);
+    piece_names[a.index] = a.name;
   }
+  const int n_pieces = static_cast<int>(piece_names.size());
   // Which piece produces each value (-1: method input or constant), and the last piece using it.
   std::vector<int> producer(g.values.size(), -1);
   std::vector<int> last_use(g.values.size(), -1);
@@ -54,7 +73,7 @@ void cut_into_pieces(Method& method, const ExportOptions& options) {
   method.pieces.clear();
   for (int p = 0; p < n_pieces; ++p) {
     Piece piece;
-    piece.name = options.graph_breaks ? kPieceNames[p] : "all";
+    piece.name = piece_names[p];
     Graph& pg = piece.graph;
     std::map<int, int> local;  // method value index -> piece value index
     auto import = [&](int v) {

@@ -12,6 +12,7 @@
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/checkpoint/model_params.h"
 #include "exporter/cli/commands.h"
+#include "exporter/cli/progress_bar.h"
 #include "exporter/cli/version.h"
 #include "exporter/packer/pack.h"
 #include "exporter/program/export_options.h"
@@ -42,6 +43,7 @@ std::string export_flags_json(const ExportOptions& o) {
   j["target_split_size"] = o.target_split_size;
   j["max_splits"] = o.max_splits;
   j["no_graph_breaks"] = !o.graph_breaks;
+  j["blocks_per_piece"] = o.blocks_per_piece;
   j["multifunction"] = o.multifunction;
   j["adapters"] = nlohmann::ordered_json::array();
   for (const AdapterSpec& a : o.adapters)
@@ -82,13 +84,19 @@ void run_export(ExportArgs& args) {
 
   ModelParams params = read_model_params(o.params);
   std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
+  const auto t_open = Clock::now();
   Program program = build_llama_program(params, *checkpoint, o);
+  const auto t_build = Clock::now();
   std::vector<std::string> pass_log = run_pipeline(program, o);
   program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
   program.metadata["export_flags"] = TextValue{export_flags_json(o)};
-  const auto t_build = Clock::now();
-
-  PackReport r = pack_program(program, *checkpoint, o.output, threads, PTE_VERSION_STRING);
+  const auto t_passes = Clock::now();
+  PackReport r;
+  {
+    ProgressBar bar("pte export: weights");
+    r = pack_program(program, *checkpoint, o.output, threads, PTE_VERSION_STRING,
+                     [&bar](size_t done, size_t total) { bar.update(done, total); });
+  }
   const auto t_end = Clock::now();
 
   for (const std::string& w : params.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -100,13 +108,13 @@ void run_export(ExportArgs& args) {
   if (o.verbose)
     for (const std::string& line : pass_log) std::fprintf(stderr, "pass %s\n", line.c_str());
   auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-  std::fprintf(stderr, "wrote %s: %s, %llu blobs (%llu stored, %s deduplicated); read %s; %.2f s (build %.2f s, pack %.2f s); peak RSS %s\n",
-               o.output.c_str(), human_bytes(r.file_size).c_str(),
-               static_cast<unsigned long long>(r.blob_count),
-               static_cast<unsigned long long>(r.stored_blob_count),
-               human_bytes(r.deduplicated_bytes).c_str(), human_bytes(r.bytes_read).c_str(),
-               seconds(t0, t_end), seconds(t0, t_build), seconds(t_build, t_end),
-               human_bytes(peak_rss_bytes()).c_str());
+  std::fprintf(stderr, "wrote %s: %s, %llu blobs (%llu stored, %s deduplicated)\n", o.output.c_str(),
+               human_bytes(r.file_size).c_str(), static_cast<unsigned long long>(r.blob_count),
+               static_cast<unsigned long long>(r.stored_blob_count), human_bytes(r.deduplicated_bytes).c_str());
+  std::fprintf(stderr, "  read %s, wrote %s in %.2f s (open %.2f s, build %.2f s, passes %.2f s, weights %.2f s, %d thread(s)); peak RSS %s\n",
+               human_bytes(r.bytes_read).c_str(), human_bytes(r.file_size).c_str(), seconds(t0, t_end),
+               seconds(t0, t_open), seconds(t_open, t_build), seconds(t_build, t_passes), seconds(t_passes, t_end),
+               threads, human_bytes(peak_rss_bytes()).c_str());
   for (const auto& [name, bytes] : r.method_bytes)
     std::fprintf(stderr, "  method %s: %s\n", name.c_str(), human_bytes(bytes).c_str());
 }
@@ -128,6 +136,9 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--target_split_size", o.target_split_size, "Split linears into chunks of about this size")->capture_default_str();
   cmd->add_option("--max_splits", o.max_splits, "Maximum chunks per linear")->capture_default_str();
   cmd->add_flag("--no_graph_breaks", args->no_graph_breaks, "One piece per method instead of three");
+  cmd->add_option("--blocks_per_piece", o.blocks_per_piece,
+                  "Cut the transformer blocks into pieces of this many layers (0: one piece for all)")
+      ->capture_default_str();
   cmd->add_flag("--multifunction", o.multifunction, "Separate decode (forward) and prefill methods");
   cmd->add_option("--adapter", args->adapter_words, "NAME CKPT CONFIG: a LoRA adapter (repeatable)")
       ->expected(3)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

@@ -110,6 +110,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
+    std::fflush(stdout);  // the text ends before the timing line on stderr
     if (g.stop_reason == "context_full")
       std::fprintf(stderr, "pte run: stopped at max_context_len %lld\n",
                    static_cast<long long>(runner.layout().max_context_len));

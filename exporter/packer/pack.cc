@@ -65,7 +65,7 @@ std::map<std::string, uint64_t> method_sizes(const Program& program, const std::
 
 PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
                         const std::string& output_path, int threads,
-                        const std::string& exporter_version) {
+                        const std::string& exporter_version, const PackProgress& progress) {
   std::vector<InMemoryBlob> small;
   for (const Method& m : program.methods)
     for (size_t i = 0; i < m.pieces.size(); ++i)
@@ -103,6 +103,7 @@ PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
         const std::vector<std::string> keys = weights[i]->blob_keys();
         for (size_t b = 0; b < keys.size(); ++b) segment.add(keys[b], blobs[b]);
         std::vector<Bytes>().swap(blobs);
+        if (progress) progress(i + 1, weights.size());
       });
 
   std::vector<uint8_t> container = build_container(program, segment.blobs(), exporter_version);

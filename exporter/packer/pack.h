@@ -4,6 +4,7 @@
 // in a fixed order, so the bytes never depend on the thread count. The file appears under its
 // name only when complete.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -22,8 +23,11 @@ struct PackReport {
   std::map<std::string, uint64_t> method_bytes;  // distinct stored bytes each method uses
 };
 
+// Called on the packing thread after each weight recipe is written: (done, total).
+using PackProgress = std::function<void(size_t done, size_t total)>;
+
 PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
                         const std::string& output_path, int threads,
-                        const std::string& exporter_version);
+                        const std::string& exporter_version, const PackProgress& progress = {});
 
 }  // namespace pte

@@ -57,6 +57,9 @@ void validate_options(const ExportOptions& o) {
     throw Error(std::string("--dtype must be fp16 or fp32, found ") + dtype_name(o.dtype));
   if (o.target_split_size < 1) throw Error("--target_split_size must be at least 1");
   if (o.max_splits < 1) throw Error("--max_splits must be at least 1");
+  if (o.blocks_per_piece < 0) throw Error("--blocks_per_piece must be 0 (one piece for all blocks) or positive");
+  if (o.blocks_per_piece > 0 && !o.graph_breaks)
+    throw Error("--blocks_per_piece cuts the blocks into pieces; it cannot be combined with --no_graph_breaks");
   if (o.threads < 0) throw Error("--threads must be 0 (all cores) or positive");
   if (o.multifunction) throw Error("--multifunction is not supported yet (it arrives with multi-method packing)");
   if (!o.adapters.empty()) throw Error("--adapter is not supported yet (it arrives with multi-method packing)");

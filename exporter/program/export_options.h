@@ -32,6 +32,7 @@ struct ExportOptions {
   int64_t target_split_size = 1024;
   int64_t max_splits = 8;
   bool graph_breaks = true;
+  int64_t blocks_per_piece = 0;  // 0: all blocks in one piece (the reference's three pieces)
   bool multifunction = false;
   std::vector<AdapterSpec> adapters;
   int threads = 0;  // 0: all cores

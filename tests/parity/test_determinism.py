@@ -15,7 +15,10 @@ import parity_util as pu
 
 NO_QUANT = ["-E", "none", "--linear_quantize", "none"]
 CONFIGS = [
-    # (fixture, label, flags); quantized modes join when the quantization passes land.
+    # (fixture, label, flags)
+    ("gqa_fp32", "default (fp16, -E 8,0, c4w)", []),
+    ("mqa_headdim_scaledrope_bf16_nested", "fp16 -E 4,32 b4w --blocks_per_piece 1",
+     ["-E", "4,32", "--linear_quantize", "b4w", "--blocks_per_piece", "1"]),
     ("gqa_fp32", "fp32 unquantized", pu.FP32_FLAGS),
     ("gqa_fp32", "fp16 unquantized", NO_QUANT),
     ("mha_ffnmult_fp16_legacy", "fp16 unquantized --no_graph_breaks", NO_QUANT + ["--no_graph_breaks"]),

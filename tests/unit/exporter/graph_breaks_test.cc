@@ -66,3 +66,42 @@ TEST(GraphBreaks, NoGraphBreaksGivesOnePieceWithTheMethodSignature) {
 
 }  // namespace
 }  // namespace pte
+
+namespace pte {
+namespace {
+
+Program five_layer_program(int64_t blocks_per_piece) {
+  auto f = testing::write_tiny_llama("blocks_per_piece", true, {}, {}, 5);
+  ExportOptions o;
+  o.dtype = DType::F32;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  o.max_context_len = 16;
+  o.input_len = 4;
+  o.blocks_per_piece = blocks_per_piece;
+  auto ckpt = open_checkpoint(f.checkpoint);
+  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  run_pipeline(p, o);
+  return p;
+}
+
+TEST(GraphBreaks, BlocksPerPieceCutsTheBlocksIntoRuns) {
+  Program p = five_layer_program(2);
+  const Method& m = p.methods[0];
+  Names names;
+  for (const Piece& piece : m.pieces) names.push_back(piece.name);
+  EXPECT_EQ(names, (Names{"embedding", "layers_0-1", "layers_2-3", "layers_4-4", "head"}));
+  EXPECT_EQ(m.pieces[2].inputs, (Names{"mask", "freqs_cos", "freqs_sin", "k_cache_2", "k_cache_3", "v_cache_2",
+                                       "v_cache_3", "layers.1.out"}));
+  EXPECT_EQ(m.pieces[2].outputs, (Names{"k_update_2", "v_update_2", "k_update_3", "v_update_3", "layers.3.out"}));
+  EXPECT_EQ(m.pieces[4].inputs, (Names{"layers.4.out"}));
+}
+
+TEST(GraphBreaks, BlocksPerPieceOfAllLayersIsTheDefaultCut) {
+  Program p = five_layer_program(5);
+  ASSERT_EQ(p.methods[0].pieces.size(), 3u);
+  EXPECT_EQ(p.methods[0].pieces[1].name, "layers_0-4");
+}
+
+}  // namespace
+}  // namespace pte

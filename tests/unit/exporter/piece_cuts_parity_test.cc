@@ -1,0 +1,54 @@
+// However a method is cut into pieces, the verifier computes the same logits, bit for bit.
+#include <gtest/gtest.h>
+
+#include "exporter/packer/pack.h"
+#include "exporter/program/llama_builder.h"
+#include "passes/pipeline.h"
+#include "runtime-check/loaded_program.h"
+#include "runtime-check/runner.h"
+#include "tiny_llama.h"
+
+namespace pte {
+namespace {
+
+std::vector<float> logits_of(const testing::TinyLlamaFiles& f, const std::string& out, bool graph_breaks,
+                             int64_t blocks_per_piece, int64_t target_split_size = 1024) {
+  ExportOptions o;
+  o.dtype = DType::F32;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  o.max_context_len = 16;
+  o.input_len = 4;
+  o.graph_breaks = graph_breaks;
+  o.blocks_per_piece = blocks_per_piece;
+  o.target_split_size = target_split_size;
+  auto ckpt = open_checkpoint(f.checkpoint);
+  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  run_pipeline(p, o);
+  pack_program(p, *ckpt, out, 1, "pte test");
+  runtime::LoadedProgram program(out);
+  runtime::Runner runner(program);
+  const std::vector<int32_t> prompt = {1, 5, 7, 2, 9, 3, 4};  // two calls: 4 + 3 tokens
+  runtime::GenerateOptions g;
+  g.max_new_tokens = 3;
+  g.keep_logits = true;
+  return runner.generate(prompt, g).logits;
+}
+
+TEST(PieceCuts, EveryCutComputesTheSameLogits) {
+  auto f = testing::write_tiny_llama("cuts", true, {}, {}, 3);
+  std::vector<float> three = logits_of(f, f.dir + "/three.pte", true, 0);
+  ASSERT_EQ(three.size(), 9u * 10u);  // 7 prompt rows + 2 fed-back tokens, vocab 10
+  EXPECT_EQ(logits_of(f, f.dir + "/one.pte", false, 0), three);
+  EXPECT_EQ(logits_of(f, f.dir + "/per_layer.pte", true, 1), three);
+  EXPECT_EQ(logits_of(f, f.dir + "/pairs.pte", true, 2), three);
+}
+
+TEST(PieceCuts, SplitLinearsComputeTheSameLogits) {
+  auto f = testing::write_tiny_llama("split_cuts", true, {}, {}, 2);
+  std::vector<float> whole = logits_of(f, f.dir + "/whole.pte", true, 0);
+  EXPECT_EQ(logits_of(f, f.dir + "/split.pte", true, 0, 4), whole);  // wq 2 chunks, w1 6, output 2
+}
+
+}  // namespace
+}  // namespace pte

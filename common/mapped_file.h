@@ -21,6 +21,10 @@ class MappedFile {
   bool contains(uint64_t offset, uint64_t length) const {
     return offset <= size_ && length <= size_ - offset;
   }
+  // Tells the kernel this process is done with the pages of [data, data + length): they leave
+  // its resident set (a later read faults them back in from the page cache). Pages only
+  // partly inside the range are kept. Does nothing for a range outside the map.
+  void release(const uint8_t* data, size_t length) const;
 
  private:
   std::string path_;

@@ -21,6 +21,9 @@ class Checkpoint {
   // In the order the file lists them (state-dict order for .pth, header order for safetensors).
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const TensorView* find(std::string_view name) const;
+  // Drops the pages behind `view` from the process's resident set once it has been read, so
+  // that streaming a whole checkpoint does not grow the RSS to the checkpoint's size.
+  virtual void release(const TensorView& view) const {}
   // Notes for the user about how the file was read (e.g. "state dict found under 'model'").
   const std::vector<std::string>& notes() const { return notes_; }
 

@@ -11,3 +11,16 @@ const uint8_t* MappedCheckpoint::keep(std::vector<uint8_t> bytes) {
 }
 
 }  // namespace pte
+
+namespace pte {
+
+void MappedCheckpoint::release(const TensorView& view) const {
+  const size_t element = element_size(view.dtype);
+  if (view.is_contiguous() && element)
+    file_->release(view.storage + view.offset * static_cast<int64_t>(element),
+                   static_cast<size_t>(view.numel()) * element);
+  else
+    file_->release(view.storage, view.storage_bytes);
+}
+
+}  // namespace pte

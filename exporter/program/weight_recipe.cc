@@ -88,6 +88,7 @@ void compute_weight(const WeightRecipe& recipe, const Checkpoint& checkpoint,
   if (!quant && view.dtype == model_dtype && view.is_contiguous()) {
     out[0].resize(storage_bytes(model_dtype, static_cast<uint64_t>(numel)));
     view.read_raw(out[0].data());
+    checkpoint.release(view);
     return;
   }
   QuantizedLayout layout{quant ? quant->bits : 0, quant ? quant->group : 0, model_dtype};
@@ -117,6 +118,7 @@ void compute_weight(const WeightRecipe& recipe, const Checkpoint& checkpoint,
       quantize_rows(buffer.data(), r, n, cols, layout, out[0].data(), out[1].data());
     else
       encode(buffer, model_dtype, out[0].data() + storage_bytes(model_dtype, static_cast<uint64_t>(r * cols)));
+    checkpoint.release(block);
   }
 }
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   pte::cli::add_export_command(app);
   pte::cli::add_run_command(app);
   pte::cli::add_inspect_command(app);
+  pte::cli::add_verify_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,285 @@
+// `pte verify`: the parity check to run after every export. Builds a float32, unquantized,
+// unsplit program from the checkpoint in-process, packs it to a temporary file, and runs it and
+// the .pte teacher-forced over the same tokens (the prompt plus the float model's own greedy
+// continuation); prints max |logit diff|, mean KL(reference || file) and top-1 agreement, and
+// fails when a given threshold is not met.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "exporter/checkpoint/checkpoint.h"
+#include "exporter/checkpoint/model_params.h"
+#include "exporter/cli/commands.h"
+#include "exporter/cli/version.h"
+#include "exporter/packer/pack.h"
+#include "exporter/program/export_options.h"
+#include "exporter/program/llama_builder.h"
+#include "passes/pipeline.h"
+#include "runtime-check/loaded_program.h"
+#include "runtime-check/parallel.h"
+#include "runtime-check/parity_metrics.h"
+#include "runtime-check/runner.h"
+
+namespace pte::cli {
+namespace {
+
+struct VerifyArgs {
+  std::string model, checkpoint, params;
+  std::string method = "forward";
+  std::vector<int64_t> prompt_ids = {1};
+  int64_t tokens = 128;
+  double min_top1 = 0, max_kld = 0;
+  bool json = false;
+  int threads = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A unique file in $TMPDIR (or /tmp), removed when this goes out of scope, however it does.
+class TemporaryFile {
+ public:
+  TemporaryFile() {
+    const char* env = std::getenv("TMPDIR");
+    std::string dir = env && *env ? env : "/tmp";
+    std::string pattern = dir + "/pte-verify-reference-XXXXXX.pte";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    int fd = ::mkstemps(buf.data(), 4);
+    if (fd < 0)
+      throw Error(dir + ": cannot create the temporary reference file (set TMPDIR to a writable folder): " +
+                  std::strerror(errno));
+    ::close(fd);
+    path_ = buf.data();
+  }
+  ~TemporaryFile() { remove(); }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Safe once the file is mapped: the mapping outlives the name.
+  void remove() {
+    if (!removed_) ::unlink(path_.c_str());
+    removed_ = true;
+  }
+
+ private:
+  std::string path_;
+  bool removed_ = false;
+};
+
+// The context the file was exported with: from its export_flags, else from its runner layout.
+struct ExportShape {
+  int64_t max_context_len = 0, input_len = 0;
+};
+
+int64_t flag_int(const nlohmann::json& flags, const char* field, const runtime::LoadedProgram& file) {
+  auto it = flags.find(field);
+  if (it == flags.end() || !it->is_number_integer())
+    file.fail(std::string("metadata 'export_flags': expected an integer field '") + field + "', found " +
+              (it == flags.end() ? std::string("none") : it->dump()));
+  return it->get<int64_t>();
+}
+
+ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::RunnerLayout& layout) {
+  if (!file.has_metadata("export_flags")) return {layout.max_context_len, layout.input_len};
+  nlohmann::json flags = nlohmann::json::parse(file.metadata_text("export_flags"), nullptr, false);
+  if (!flags.is_object()) file.fail("metadata 'export_flags': expected a JSON object");
+  return {flag_int(flags, "max_context_len", file), flag_int(flags, "input_len", file)};
+}
+
+// Builds the float32 reference program for `shape` and packs it to `path`.
+void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::string& path, int threads) {
+  ExportOptions o;
+  o.checkpoint = a.checkpoint;
+  o.params = a.params;
+  o.output = path;
+  o.max_context_len = shape.max_context_len;
+  o.input_len = shape.input_len;
+  o.dtype = DType::F32;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  o.target_split_size = std::numeric_limits<int64_t>::max();  // nothing splits
+  o.max_splits = 1;
+  o.graph_breaks = false;
+  o.threads = threads;
+  validate_options(o);
+  ModelParams params = read_model_params(o.params);
+  std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
+  Program program = build_llama_program(params, *checkpoint, o);
+  run_pipeline(program, o);
+  program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
+  pack_program(program, *checkpoint, path, threads, PTE_VERSION_STRING);
+}
+
+// The file and the reference must describe the same model.
+void check_same_model(const VerifyArgs& a, const runtime::LoadedProgram& file, const runtime::Runner& file_runner,
+                      const runtime::LoadedProgram& ref, const runtime::Runner& ref_runner) {
+  auto mismatch = [&](const std::string& what, int64_t in_file, int64_t in_ref) {
+    throw Error(a.model + ": " + what + " is " + std::to_string(in_file) + " but the model built from " +
+                a.checkpoint + " and " + a.params + " has " + std::to_string(in_ref) +
+                " (was the file exported from them?)");
+  };
+  if (file_runner.layout().vocab_size != ref_runner.layout().vocab_size)
+    mismatch("vocab_size", file_runner.layout().vocab_size, ref_runner.layout().vocab_size);
+  for (const char* key : {"n_layers", "head_dim", "n_heads_per_cache"})
+    if (file.has_metadata(key) && ref.has_metadata(key) && file.metadata_int(key) != ref.metadata_int(key))
+      mismatch(key, file.metadata_int(key), ref.metadata_int(key));
+}
+
+std::vector<int32_t> prompt_tokens(const VerifyArgs& a, int64_t vocab_size) {
+  std::vector<int32_t> out;
+  for (int64_t id : a.prompt_ids) {
+    if (id < 0 || id >= vocab_size)
+      throw Error("--prompt_ids: token " + std::to_string(id) + " is outside the vocabulary of " + a.model +
+                  " (vocab_size " + std::to_string(vocab_size) + ")");
+    out.push_back(static_cast<int32_t>(id));
+  }
+  if (out.empty()) throw Error("--prompt_ids: at least one token is needed");
+  return out;
+}
+
+runtime::Generation teacher_forced(runtime::Runner& runner, const std::vector<int32_t>& sequence) {
+  runtime::GenerateOptions options;
+  options.max_new_tokens = 0;
+  options.keep_logits = true;
+  return runner.generate(sequence, options);
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
+  const auto t0 = Clock::now();
+  if (a.tokens < 1) throw Error("--tokens must be at least 1, found " + std::to_string(a.tokens));
+  if (a.threads < 0) throw Error("--threads must be 0 (all cores) or positive, found " + std::to_string(a.threads));
+  if (has_min_top1 && !(a.min_top1 >= 0 && a.min_top1 <= 1))
+    throw Error("--min_top1 must be between 0 and 1, found " + fmt("%g", a.min_top1));
+  if (has_max_kld && !(a.max_kld >= 0)) throw Error("--max_kld must be >= 0, found " + fmt("%g", a.max_kld));
+  if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
+  const int threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  runtime::LoadedProgram file(a.model);
+  const fb::Method& method = file.method(a.method);  // throws listing the methods
+  if (method.adapter())
+    throw Error(a.model + ": method '" + a.method + "' belongs to LoRA adapter '" +
+                std::string(runtime::view(method.adapter())) +
+                "'; verify compares base methods only (adapter parity is not supported yet)");
+  runtime::Runner file_runner(file, a.method);
+  const ExportShape shape = export_shape_of(file, file_runner.layout());
+
+  // The sequence: the prompt, then (below) the reference's greedy continuation.
+  const int64_t vocab = file_runner.layout().vocab_size;
+  std::vector<int32_t> sequence = prompt_tokens(a, vocab);
+  const int64_t context = std::min(file_runner.layout().max_context_len, shape.max_context_len);
+  const int64_t positions = std::min(a.tokens, context);
+  if (static_cast<int64_t>(sequence.size()) > positions)
+    throw Error("--prompt_ids: " + std::to_string(sequence.size()) + " tokens, more than the " +
+                std::to_string(positions) + " positions to verify (--tokens " + std::to_string(a.tokens) +
+                ", max_context_len " + std::to_string(context) + ")");
+  const size_t prompt_size = sequence.size();
+
+  TemporaryFile temp;
+  pack_reference(a, shape, temp.path(), threads);
+  runtime::LoadedProgram ref(temp.path());
+  temp.remove();  // mapped: the disk space is released when `ref` closes
+  runtime::Runner ref_runner(ref, "forward");
+  check_same_model(a, file, file_runner, ref, ref_runner);
+  const double build_seconds = seconds_since(t0);
+  const auto t_eval = Clock::now();
+  if (static_cast<int64_t>(sequence.size()) < positions) {
+    runtime::GenerateOptions options;
+    options.max_new_tokens = positions - static_cast<int64_t>(sequence.size());
+    runtime::Generation g = ref_runner.generate(sequence, options);
+    sequence.insert(sequence.end(), g.tokens.begin(), g.tokens.end());
+  }
+  runtime::Generation expected = teacher_forced(ref_runner, sequence);
+  runtime::Generation found = teacher_forced(file_runner, sequence);
+  runtime::ParityMetrics m = runtime::compare_logits(expected.logits, found.logits, static_cast<size_t>(vocab));
+
+  std::vector<std::string> failures;
+  if (has_min_top1 && !(m.top1_agreement >= a.min_top1))
+    failures.push_back("top-1 agreement " + fmt("%.4f", m.top1_agreement) + " < --min_top1 " + fmt("%g", a.min_top1));
+  if (has_max_kld && !(m.mean_kld <= a.max_kld))
+    failures.push_back("mean KL divergence " + fmt("%.6g", m.mean_kld) + " > --max_kld " + fmt("%g", a.max_kld));
+
+  if (a.json) {
+    nlohmann::ordered_json j;  // non-finite numbers print as null
+    j["method"] = a.method;
+    j["positions"] = m.rows;
+    j["max_abs_diff"] = m.max_abs_diff;
+    j["max_abs_logit"] = m.max_abs_logit;
+    j["relative_max_diff"] = m.relative_max_diff;
+    j["mean_kld"] = m.mean_kld;
+    j["top1_agreement"] = m.top1_agreement;
+    j["passed"] = failures.empty();
+    j["thresholds"] = {{"min_top1", has_min_top1 ? nlohmann::ordered_json(a.min_top1) : nullptr},
+                       {"max_kld", has_max_kld ? nlohmann::ordered_json(a.max_kld) : nullptr}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("%s, method %s: %zu positions (%zu prompt + %zu greedy tokens of the fp32 reference), teacher-forced\n",
+                a.model.c_str(), a.method.c_str(), m.rows, prompt_size, m.rows - prompt_size);
+    std::printf("  max |logit diff|    %.6g (relative %.3g of max |logit| %.6g)\n", m.max_abs_diff,
+                m.relative_max_diff, m.max_abs_logit);
+    std::printf("  KL(reference||file) mean %.6g nats, worst position %.6g\n", m.mean_kld, m.max_kld);
+    std::printf("  top-1 agreement     %.4f (%zu/%zu)\n", m.top1_agreement, m.top1_matches, m.rows);
+    std::printf("  time                reference built in %.2f s, both evaluated in %.2f s, total %.2f s\n",
+                build_seconds, seconds_since(t_eval), seconds_since(t0));
+    if (!has_min_top1 && !has_max_kld) std::printf("  no thresholds given (--min_top1, --max_kld)\n");
+    else if (failures.empty()) std::printf("  passed\n");
+  }
+  std::fflush(stdout);
+  if (!failures.empty()) {
+    std::string message = "verify failed: " + failures[0];
+    for (size_t i = 1; i < failures.size(); ++i) message += "; " + failures[i];
+    throw Error(message);
+  }
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app) {
+  auto args = std::make_shared<VerifyArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Parity check: compare a .pte with a float32 evaluation of its checkpoint on the same tokens");
+  cmd->add_option("-m,--model", args->model, ".pte file to verify")->required();
+  cmd->add_option("-c,--checkpoint", args->checkpoint, "the checkpoint it was exported from")->required();
+  cmd->add_option("-p,--params", args->params, "the params.json it was exported with")->required();
+  cmd->add_option("--method", args->method, "method of the file to verify")->capture_default_str();
+  cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids (default 1, i.e. BOS)")->delimiter(',');
+  cmd->add_option("--tokens", args->tokens,
+                  "positions compared: the prompt, then the reference's greedy continuation (capped by the context)")
+      ->capture_default_str();
+  CLI::Option* min_top1 = cmd->add_option("--min_top1", args->min_top1,
+                                          "fail when the top-1 agreement is below this (0..1)");
+  CLI::Option* max_kld = cmd->add_option("--max_kld", args->max_kld,
+                                         "fail when the mean KL(reference||file), in nats, is above this");
+  cmd->add_flag("--json", args->json, "print one JSON object");
+  cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+  cmd->footer(
+      "The reference is the checkpoint exported in float32 without quantization or splitting, with the\n"
+      "file's max_context_len and input_len, written to a temporary file in $TMPDIR (default /tmp) and\n"
+      "removed when done: it needs 4 bytes of disk per model parameter. Exits 1 when a threshold fails.");
+  cmd->callback([args, min_top1, max_kld] { verify(*args, min_top1->count() > 0, max_kld->count() > 0); });
+}
+
+}  // namespace pte::cli

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 namespace pte {
 
@@ -47,6 +48,27 @@ inline uint16_t float_to_half(float f) {
 }
 
 inline float round_to_half(float f) { return half_to_float(float_to_half(f)); }
+
+// The same value as round_to_half, computed without branches so loops over it vectorize:
+// normal range: round the float's mantissa to 10 bits (nearest even) in place; below 2^-14:
+// round to a multiple of 2^-24 by adding and removing 0.5, whose ulp is 2^-24; from 65520 on:
+// infinity. NaN stays NaN.
+inline float round_to_half_fast(float f) {
+  const uint32_t u = float_bits(f);
+  const int32_t magnitude = static_cast<int32_t>(u & 0x7fffffffu);
+  const uint32_t sign = u & 0x80000000u;
+  const uint32_t normal = (u + 0x0fffu + ((u >> 13) & 1u)) & 0xffffe000u;
+  const uint32_t subnormal = float_bits((bits_float(static_cast<uint32_t>(magnitude)) + 0.5f) - 0.5f) | sign;
+  const uint32_t huge = magnitude > 0x7f800000 ? u : (sign | 0x7f800000u);  // nan stays, else inf
+  const uint32_t r = magnitude < 0x38800000 ? subnormal : normal;
+  return bits_float(magnitude >= 0x477ff000 ? huge : r);
+}
+
+// Round half to even for |v| < 2^22, in the default rounding mode, without a libm call.
+inline float round_half_even_small(float v) {
+  const float magic = 0x1.8p23f;
+  return (v + magic) - magic;
+}
 
 inline float bf16_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
 

@@ -1,5 +1,7 @@
 #pragma once
-// SHA-256 (FIPS 180-4). Blobs in a .pte carry their SHA-256 so that readers can check them and
+// SHA-256 (FIPS 180-4), computed by OpenSSL's libcrypto, which uses the CPU's SHA
+// instructions where there are some: hashing every blob of a multi-GB export must not cost
+// more than writing it. Blobs in a .pte carry their SHA-256 so that readers can check them and
 // the packer can confirm that two blobs are the same before storing one copy.
 #include <array>
 #include <cstddef>
@@ -13,15 +15,14 @@ using Sha256Digest = std::array<uint8_t, 32>;
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   void update(const void* data, size_t size);
   Sha256Digest finish();
 
  private:
-  void block(const uint8_t* p);
-  uint32_t h_[8];
-  uint8_t buffer_[64];
-  size_t buffered_ = 0;
-  uint64_t total_ = 0;
+  void* context_;  // EVP_MD_CTX
 };
 
 Sha256Digest sha256(const void* data, size_t size);

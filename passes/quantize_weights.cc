@@ -33,6 +33,7 @@ std::string run_quantize_linears(Program& program, const ExportOptions& options)
       if (node.op != "linear") continue;
       const GraphValue weight = g.values[node.inputs[1]];
       if (weight.is_quantized()) continue;
+      if (!program.weights.at(weight.weight).checkpoint.empty()) continue;  // LoRA A/B stay in the model dtype
       if (group && weight.shape[1] % group != 0) {
         const std::string name = program.weights.at(weight.weight).source;
         if (std::find(left_float.begin(), left_float.end(), name) == left_float.end()) left_float.push_back(name);

@@ -9,7 +9,7 @@
 
 namespace pte::runtime {
 
-enum class Op { Embedding, RmsNorm, Linear, Concat, Rope, ToHeads, Attention, Add, Mul, Silu };
+enum class Op { Embedding, RmsNorm, Linear, Concat, Rope, ToHeads, Attention, Add, Mul, Silu, SelectRow };
 
 struct OpAttributes {
   double eps = 0;          // rms_norm
@@ -17,6 +17,7 @@ struct OpAttributes {
   int64_t n_heads = 0;     // rope, to_heads, attention
   int64_t n_kv_heads = 0;  // attention
   int64_t head_dim = 0;    // rope, to_heads, attention
+  double alpha = 1.0;      // add: out = a + alpha * b (optional, default 1)
 };
 
 struct GraphValue {

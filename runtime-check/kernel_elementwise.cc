@@ -1,9 +1,10 @@
-// add, mul, silu and concat: operators that move or combine elements without reductions.
+// add, mul, silu, concat and select_row: operators that move or combine elements without reductions.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "common/error.h"
 #include "runtime-check/float_rows.h"
 #include "runtime-check/kernels.h"
 
@@ -29,8 +30,12 @@ void binary(const Tensor& a, const Tensor& b, Tensor& out, Fn fn) {
 
 }  // namespace
 
-void add(const Tensor& a, const Tensor& b, Tensor& out) {
-  binary(a, b, out, [](float x, float y) { return x + y; });
+void add(const Tensor& a, const Tensor& b, Tensor& out, double alpha) {
+  const float scale = static_cast<float>(alpha);
+  if (scale == 1.0f)
+    binary(a, b, out, [](float x, float y) { return x + y; });
+  else  // two float32 roundings (the build forbids contraction into an fma), then one to out.dtype
+    binary(a, b, out, [scale](float x, float y) { return x + scale * y; });
 }
 
 void mul(const Tensor& a, const Tensor& b, Tensor& out) {
@@ -58,6 +63,19 @@ void concat(std::span<const Tensor* const> inputs, int64_t axis, Tensor& out) {
       }
     }
   }
+  round_in_place(out.dtype, out.floats);
+}
+
+void select_row(const Tensor& x, const Tensor& pos, Tensor& out) {
+  const int64_t rows = x.shape[1], dim = x.shape[2];
+  int64_t p = 0;
+  if (pos.is_constant()) std::memcpy(&p, pos.bytes, sizeof p);  // little-endian int64
+  else p = pos.ints.at(0);
+  if (p < 0 || p >= rows)
+    throw Error("select_row: position " + std::to_string(p) + " is outside [0, " + std::to_string(rows) + ")");
+  std::vector<float> scratch;
+  const float* row = read_floats(x, static_cast<size_t>(p * dim), static_cast<size_t>(dim), scratch);
+  if (dim) std::memcpy(out.floats.data(), row, static_cast<size_t>(dim) * sizeof(float));
   round_in_place(out.dtype, out.floats);
 }
 

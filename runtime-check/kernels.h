@@ -29,9 +29,12 @@ struct AttentionInputs {
 void attention(const AttentionInputs& in, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                Tensor& out);
 
-void add(const Tensor& a, const Tensor& b, Tensor& out);
+// out = a + alpha * b in float32 (alpha rounded to float32 first), rounded once to out.dtype.
+void add(const Tensor& a, const Tensor& b, Tensor& out, double alpha = 1.0);
 void mul(const Tensor& a, const Tensor& b, Tensor& out);
 void silu(const Tensor& x, Tensor& out);
 void concat(std::span<const Tensor* const> inputs, int64_t axis, Tensor& out);
+// out[0, 0, :] = x[0, pos[0], :] for x [1, T, D]; throws pte::Error when pos is outside [0, T).
+void select_row(const Tensor& x, const Tensor& pos, Tensor& out);
 
 }  // namespace pte::runtime

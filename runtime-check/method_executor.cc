@@ -32,9 +32,10 @@ void run_node(const GraphNode& node, std::span<const Tensor* const> in, Tensor& 
     case Op::Attention:
       return attention({*in[0], *in[1], *in[2], *in[3], *in[4], *in[5]}, a.n_heads, a.n_kv_heads,
                        a.head_dim, out);
-    case Op::Add: return add(*in[0], *in[1], out);
+    case Op::Add: return add(*in[0], *in[1], out, a.alpha);
     case Op::Mul: return mul(*in[0], *in[1], out);
     case Op::Silu: return silu(*in[0], out);
+    case Op::SelectRow: return select_row(*in[0], *in[1], out);
   }
 }
 

@@ -14,7 +14,7 @@ constexpr OpInfo kOps[] = {
     {Op::Embedding, "embedding"}, {Op::RmsNorm, "rms_norm"}, {Op::Linear, "linear"},
     {Op::Concat, "concat"},       {Op::Rope, "rope"},        {Op::ToHeads, "to_heads"},
     {Op::Attention, "attention"}, {Op::Add, "add"},          {Op::Mul, "mul"},
-    {Op::Silu, "silu"},
+    {Op::Silu, "silu"},           {Op::SelectRow, "select_row"},
 };
 
 const graph::Attribute* find_attribute(const graph::Node& node, std::string_view name) {
@@ -83,6 +83,14 @@ std::string read_attributes(Op op, const graph::Node& node, OpAttributes& out) {
       return "";
     }
     case Op::Concat: return read_int(node, "axis", out.axis);
+    case Op::Add: {  // optional: absent means 1
+      const graph::Attribute* a = find_attribute(node, "alpha");
+      if (!a) return "";
+      if (a->value_case() != graph::Attribute::kF) return "attribute 'alpha' is not a float";
+      if (!std::isfinite(a->f())) return "attribute 'alpha' must be finite";
+      out.alpha = a->f();
+      return "";
+    }
     case Op::Attention:
       if (std::string e = read_int(node, "n_kv_heads", out.n_kv_heads); !e.empty()) return e;
       [[fallthrough]];
@@ -98,7 +106,7 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
                             OpAttributes& a) {
   size_t expected_inputs = 0;
   switch (op) {
-    case Op::Embedding: case Op::RmsNorm: case Op::Linear: case Op::Add: case Op::Mul:
+    case Op::Embedding: case Op::RmsNorm: case Op::Linear: case Op::Add: case Op::Mul: case Op::SelectRow:
       expected_inputs = 2; break;
     case Op::Rope: expected_inputs = 3; break;
     case Op::Attention: expected_inputs = 6; break;
@@ -108,8 +116,8 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
   if (in.size() != expected_inputs)
     return "has " + std::to_string(in.size()) + " inputs, expected " + std::to_string(expected_inputs);
   for (size_t i = 0; i < in.size(); ++i) {
-    bool is_tokens = op == Op::Embedding && i == 1;
-    if (!is_tokens && !in[i]->is_float_like())
+    bool is_integer = (op == Op::Embedding || op == Op::SelectRow) && i == 1;
+    if (!is_integer && !in[i]->is_float_like())
       return "input " + std::to_string(i) + " " + describe(*in[i]) + " must be fp32, fp16, bf16 or quantized";
   }
   if (!is_float(out.dtype)) return "output " + describe(out) + " must be fp32, fp16 or bf16";
@@ -193,6 +201,12 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
         return "inputs " + describe(*in[0]) + " and " + describe(*in[1]) + " differ in shape";
       return expect_shape("output", out, in[0]->shape);
     case Op::Silu: return expect_shape("output", out, in[0]->shape);
+    case Op::SelectRow: {
+      const GraphValue &x = *in[0], &pos = *in[1];
+      if (x.shape.size() != 3 || x.shape[0] != 1) return "x " + describe(x) + ", expected [1, T, D]";
+      if (pos.dtype != DType::I64 || pos.shape != Shape{1}) return "pos " + describe(pos) + ", expected int64 [1]";
+      return expect_shape("output", out, {1, 1, x.shape[2]});
+    }
   }
   return "unknown operator";
 }

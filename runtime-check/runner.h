@@ -1,9 +1,13 @@
 #pragma once
-// The runner protocol of SPEC §9 for a method that takes T tokens per call and returns the
-// logits of every position: caches, mask and RoPE rows are driven by the file's metadata
-// (mask_specs, kv_cache_specs, freqs tables, ...) and the method's I/O specs.
+// The runner protocol of SPEC §9: caches, mask and RoPE rows are driven by the file's metadata
+// (mask_specs, kv_cache_specs, freqs tables, ...) and the methods' I/O specs. A runner drives
+// either one Full method (T tokens per call, the logits of every position), or a multifunction
+// pair sharing caches, mask state and position: `prefill` (T = input_len) for prompt chunks and
+// `forward` (decode, T = 1) for single tokens, each returning the logits row of the last real
+// token (input last_valid_token_pos).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,7 +21,10 @@ namespace pte::runtime {
 struct GenerateOptions {
   int64_t max_new_tokens = 64;
   std::vector<int32_t> stop_ids;  // generation stops after emitting one of these
-  bool keep_logits = false;       // collect one logits row per token fed to the model
+  // Collect one logits row per token fed to the model. Methods that return only the last real
+  // token's row (a prefill/decode pair) then get the prompt one token per call (through decode),
+  // so that every position has its row.
+  bool keep_logits = false;
 };
 
 struct Generation {
@@ -29,35 +36,75 @@ struct Generation {
   std::string stop_reason;  // "max_new_tokens", "stop_id" or "context_full"
 };
 
+// A name the runner accepts: a Full method (`full` set), or a base/adapter name whose
+// `prefill` and `decode` methods form a pair: "forward" -> (prefill, forward),
+// NAME -> (NAME_prefill, NAME_forward).
+struct RunnableMethod {
+  std::string name;
+  std::string full, prefill, decode;
+};
+// In file order (the position of the Full method, or of the pair's decode method).
+std::vector<RunnableMethod> runnable_methods(const LoadedProgram& program);
+
 class Runner {
  public:
-  Runner(const LoadedProgram& program, std::string_view method = "forward");
+  // `name`: a Full method of that name if the file has one; else the pair of that base or
+  // adapter name (see RunnableMethod). Throws pte::Error listing the runnable names otherwise,
+  // or when the pair's methods do not share one cache layout.
+  Runner(const LoadedProgram& program, std::string_view name = "forward");
+  ~Runner();
 
-  const RunnerLayout& layout() const { return layout_; }
-  const MethodExecutor& executor() const { return executor_; }
+  const std::string& name() const { return name_; }
+  bool is_pair() const { return decode_ != nullptr; }
+  // The Full method, or the prefill method of a pair (its T is the prompt chunk length).
+  const RunnerLayout& layout() const { return primary_->layout; }
+  const MethodExecutor& executor() const { return primary_->executor; }
+  // The decode method of a pair; nullptr for a Full method.
+  const RunnerLayout* decode_layout() const { return decode_ ? &decode_->layout : nullptr; }
+  const MethodExecutor* decode_executor() const { return decode_ ? &decode_->executor : nullptr; }
+  // The methods driven: {full} or {prefill, decode}.
+  std::vector<std::string> method_names() const;
+  // Calls each driven method received since construction (0 for other names), and the
+  // method of the last call since the last reset ("" when none).
+  size_t calls(std::string_view method) const;
+  const std::string& last_method() const;
   int64_t position() const { return position_; }
 
   // Back to the empty state: zero caches, cache columns masked, position 0.
   void reset();
-  // One call of the method on 1..T real tokens at the current position (padded with token 0).
-  // Returns their logits rows, [tokens.size(), V]; then updates the caches, mask and position.
+  // One call on 1..T real tokens at the current position (padded with token 0): a Full method
+  // gets any chunk; a pair sends a single token to decode and 2..T tokens to prefill (with
+  // last_valid_token_pos = n - 1). Returns the logits rows the method gives: all n real rows
+  // [n, V] for full-logits methods, the last real token's row [1, V] for methods with a
+  // last_valid_token_pos input. Then updates the caches, mask and position.
   std::vector<float> step(std::span<const int32_t> tokens);
-  // Prompt in chunks of T, then greedy decoding (argmax, lowest index on ties).
+  // Prompt in chunks of T (the last one partial), then greedy decoding (argmax, lowest index
+  // on ties), one token per call. See GenerateOptions::keep_logits for pairs.
   Generation generate(std::span<const int32_t> prompt, const GenerateOptions& options,
                       const std::function<void(int32_t)>& on_token = {});
 
   const Tensor& k_cache(size_t layer) const { return k_caches_.at(layer); }
   const Tensor& v_cache(size_t layer) const { return v_caches_.at(layer); }
-  const Tensor& mask() const { return mask_; }
+  // The mask of the last call's method (of the Full or prefill method after a reset).
+  const Tensor& mask() const { return (last_ ? last_ : primary_.get())->mask; }
 
  private:
-  void fill_freqs(const Tensor& table, Tensor& input) const;
+  struct Bound {  // one method with its own per-call inputs
+    Bound(const LoadedProgram& program, std::string_view method);
+    MethodExecutor executor;
+    RunnerLayout layout;
+    Tensor tokens, mask, cos, sin, last_pos;
+    size_t calls = 0;
+  };
+  void check_pair() const;
+  void reset_mask(Bound& b) const;
+  void fill_freqs(const Bound& b, const Tensor& table, Tensor& input) const;
 
   const LoadedProgram& program_;
-  MethodExecutor executor_;
-  RunnerLayout layout_;
+  std::string name_;
+  std::unique_ptr<Bound> primary_, decode_;
+  const Bound* last_ = nullptr;
   Tensor freqs_cos_table_, freqs_sin_table_;  // views of the metadata blobs
-  Tensor tokens_, mask_, cos_, sin_;
   std::vector<Tensor> k_caches_, v_caches_;
   int64_t position_ = 0;
   int64_t visible_cache_slots_ = 0;

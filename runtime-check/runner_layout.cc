@@ -49,10 +49,8 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExe
            (float_dtype ? "a float " : "int32 ") + shape_string(shape));
   };
 
-  // Tokens and logits are found by role; everything else by the metadata's indices.
-  for (size_t i = 0; i < ins.size(); ++i)
-    if (ins[i].role == fb::IORole::LastValidTokenPos)
-      fail("has a last_valid_token_pos input (multifunction); this runner drives methods with full logits");
+  // Tokens, logits and last_valid_token_pos are found by role; everything else by the
+  // metadata's indices.
   auto find_role = [](const std::vector<IoSpec>& specs, fb::IORole role) {
     std::vector<size_t> found;
     for (size_t i = 0; i < specs.size(); ++i)
@@ -61,8 +59,10 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExe
   };
   auto token_inputs = find_role(ins, fb::IORole::Tokens);
   auto logits_outputs = find_role(outs, fb::IORole::Logits);
+  auto last_pos_inputs = find_role(ins, fb::IORole::LastValidTokenPos);
   if (token_inputs.size() != 1 || logits_outputs.size() != 1)
     fail("expected exactly one Tokens input and one Logits output");
+  if (last_pos_inputs.size() > 1) fail("has more than one LastValidTokenPos input");
   RunnerLayout L;
   L.tokens_input = input(static_cast<int64_t>(token_inputs[0]), fb::IORole::Tokens, "tokens");
   const IoSpec& tokens = ins[L.tokens_input];
@@ -70,9 +70,9 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExe
     fail("tokens input '" + tokens.name + "' is " + dtype_name(tokens.dtype) + " " + shape_string(tokens.shape) +
          ", expected int32 [1, T]");
   L.input_len = tokens.shape[1];
-  const std::string len_key = role != fb::MethodRole::Full ? method_key(role, "input_len")
-                              : executor.name() == "forward"  ? "forward_input_len" : "";
-  if (!len_key.empty() && program.has_metadata(len_key) && program.metadata_int(len_key) != L.input_len)
+  // Adapter methods use the keys of their role: a Full method's T is forward_input_len.
+  const std::string len_key = role == fb::MethodRole::Full ? "forward_input_len" : method_key(role, "input_len");
+  if (program.has_metadata(len_key) && program.metadata_int(len_key) != L.input_len)
     fail("tokens input has T = " + std::to_string(L.input_len) + " but metadata " + len_key + " is " +
          std::to_string(program.metadata_int(len_key)));
 
@@ -111,8 +111,12 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExe
     L.layers.push_back(layer);
   }
 
-  L.cos_input = input(program.metadata_int("freqs_cos_input_index"), fb::IORole::FreqsCos, "freqs_cos");
-  L.sin_input = input(program.metadata_int("freqs_sin_input_index"), fb::IORole::FreqsSin, "freqs_sin");
+  auto index_key = [&](const std::string& base) {
+    std::string key = method_key(role, base);
+    return program.has_metadata(key) ? key : base;
+  };
+  L.cos_input = input(program.metadata_int(index_key("freqs_cos_input_index")), fb::IORole::FreqsCos, "freqs_cos");
+  L.sin_input = input(program.metadata_int(index_key("freqs_sin_input_index")), fb::IORole::FreqsSin, "freqs_sin");
   if (L.head_dim < 2 || L.head_dim % 2 != 0) fail("metadata head_dim " + std::to_string(L.head_dim) + " is not even");
   expect_shape(ins[L.cos_input], {L.input_len, L.head_dim / 2}, true);
   expect_shape(ins[L.sin_input], {L.input_len, L.head_dim / 2}, true);
@@ -128,12 +132,22 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExe
     fail("metadata max_context_len is " + std::to_string(program.metadata_int("max_context_len")) +
          " but the freqs tables have " + std::to_string(L.max_context_len) + " rows");
 
+  if (!last_pos_inputs.empty()) {
+    L.last_pos_input = input(static_cast<int64_t>(last_pos_inputs[0]), fb::IORole::LastValidTokenPos,
+                             "last_valid_token_pos");
+    const IoSpec& s = ins[*L.last_pos_input];
+    if (s.dtype != DType::I64 || s.shape != Shape{1})
+      fail("last_valid_token_pos input '" + s.name + "' is " + dtype_name(s.dtype) + " " + shape_string(s.shape) +
+           ", expected int64 [1]");
+  }
+  L.logits_rows = L.last_pos_input ? 1 : L.input_len;
+
   L.logits_output = output(static_cast<int64_t>(logits_outputs[0]), fb::IORole::Logits, "logits");
   const IoSpec& logits = outs[L.logits_output];
-  if (logits.shape != Shape{1, L.input_len, L.vocab_size} || !is_float(logits.dtype))
+  if (logits.shape != Shape{1, L.logits_rows, L.vocab_size} || !is_float(logits.dtype))
     fail("logits output '" + logits.name + "' is " + dtype_name(logits.dtype) + " " + shape_string(logits.shape) +
-         ", expected float [1, " + std::to_string(L.input_len) + ", " + std::to_string(L.vocab_size) +
-         "] (vocab_size from metadata)");
+         ", expected float [1, " + std::to_string(L.logits_rows) + ", " + std::to_string(L.vocab_size) +
+         "] (vocab_size from metadata" + (L.last_pos_input ? "; one row with last_valid_token_pos)" : ")"));
   for (size_t i = 0; i < ins.size(); ++i)
     if (!bound[i]) fail("input " + std::to_string(i) + " '" + ins[i].name + "' is not described by the metadata");
   return L;

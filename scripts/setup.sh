@@ -8,6 +8,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   flatbuffers-compiler libflatbuffers-dev
   libcli11-dev
+  libssl-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-torch python3-numpy
 )

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/float16.h"
+#include "common/vector_clones.h"
 
 namespace pte {
 
@@ -74,6 +75,18 @@ bool TensorView::is_contiguous() const {
   return true;
 }
 
+namespace {
+
+PTE_VECTOR_CLONES void bf16_row_to_f32(const uint8_t* p, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    uint16_t b;
+    std::memcpy(&b, p + 2 * i, 2);
+    out[i] = bf16_to_float(b);
+  }
+}
+
+}  // namespace
+
 void TensorView::read_f32(float* out) const {
   if (!is_float(dtype))
     throw Error("tensor '" + name + "': cannot read " + dtype_name(dtype) +
@@ -82,8 +95,18 @@ void TensorView::read_f32(float* out) const {
   const int64_t inner_stride = strides.empty() ? 1 : strides.back();
   for_each_row(*this, [&](int64_t first, int64_t count) {
     const uint8_t* p = storage + static_cast<size_t>(first) * esize;
-    if (dtype == DType::F32 && inner_stride == 1) {
-      std::memcpy(out, p, static_cast<size_t>(count) * 4);
+    if (inner_stride == 1) {  // contiguous rows: plain loops the compiler vectorizes
+      if (dtype == DType::F32) {
+        std::memcpy(out, p, static_cast<size_t>(count) * 4);
+      } else if (dtype == DType::BF16) {
+        bf16_row_to_f32(p, count, out);
+      } else {
+        for (int64_t i = 0; i < count; ++i) {
+          uint16_t h;
+          std::memcpy(&h, p + 2 * i, 2);
+          out[i] = half_to_float(h);
+        }
+      }
       out += count;
       return;
     }

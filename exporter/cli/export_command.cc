@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "exporter/adapter/lora_adapter.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/checkpoint/model_params.h"
 #include "exporter/cli/commands.h"
@@ -80,12 +81,19 @@ void run_export(ExportArgs& args) {
   for (size_t i = 0; i + 2 < args.adapter_words.size(); i += 3)
     o.adapters.push_back({args.adapter_words[i], args.adapter_words[i + 1], args.adapter_words[i + 2]});
   validate_options(o);
+  validate_adapter_names(o.adapters, o.multifunction);
   const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
 
   ModelParams params = read_model_params(o.params);
   std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
+  std::vector<LoraAdapter> adapters;
+  CheckpointSet checkpoints{checkpoint.get(), {}};
+  for (const AdapterSpec& spec : o.adapters) {
+    adapters.push_back(read_lora_adapter(spec, params));
+    checkpoints.adapters[spec.name] = adapters.back().checkpoint.get();
+  }
   const auto t_open = Clock::now();
-  Program program = build_llama_program(params, *checkpoint, o);
+  Program program = build_llama_program(params, *checkpoint, o, adapters);
   const auto t_build = Clock::now();
   std::vector<std::string> pass_log = run_pipeline(program, o);
   program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
@@ -94,7 +102,7 @@ void run_export(ExportArgs& args) {
   PackReport r;
   {
     ProgressBar bar("pte export: weights");
-    r = pack_program(program, *checkpoint, o.output, threads, PTE_VERSION_STRING,
+    r = pack_program(program, checkpoints, o.output, threads, PTE_VERSION_STRING,
                      [&bar](size_t done, size_t total) { bar.update(done, total); });
   }
   const auto t_end = Clock::now();
@@ -139,8 +147,11 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--blocks_per_piece", o.blocks_per_piece,
                   "Cut the transformer blocks into pieces of this many layers (0: one piece for all)")
       ->capture_default_str();
-  cmd->add_flag("--multifunction", o.multifunction, "Separate decode (forward) and prefill methods");
-  cmd->add_option("--adapter", args->adapter_words, "NAME CKPT CONFIG: a LoRA adapter (repeatable)")
+  cmd->add_flag("--multifunction", o.multifunction,
+                "Two methods sharing weights and caches: forward (decode, 1 token) and prefill (input_len tokens)");
+  cmd->add_option("--adapter", args->adapter_words,
+                  "NAME CKPT CONFIG: a PEFT LoRA adapter (adapter_model.safetensors, adapter_config.json) exported "
+                  "as method NAME, or NAME_forward and NAME_prefill with --multifunction (repeatable)")
       ->expected(3)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--threads", o.threads, "Worker threads (0: all cores); the output does not depend on it")->capture_default_str();
   cmd->add_flag("-v,--verbose", o.verbose, "List the passes run and what each changed");

@@ -1,5 +1,8 @@
-// `pte inspect`: validate a .pte (as the runtime does) and describe it: header, methods with
-// their I/O and pieces, blobs, metadata, sizes. --json gives the same as one JSON object.
+// `pte inspect`: validate a .pte (as the runtime does) and describe it: header, methods (grouped
+// by LoRA adapter, base first) with their I/O and pieces, blobs, metadata, sizes. --json gives the
+// same as one JSON object; each method entry also carries "lora", its adapter's entry of the
+// `methods` metadata (rank, alpha, scale, targets, ...) or null.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -75,8 +78,26 @@ Json metadata_json(const fb::MetaEntry& e) {
           {"shape", runtime::to_shape(t->shape())}};
 }
 
+// The `methods` metadata (a JSON array, one object per method), or an empty array when absent
+// or not valid JSON.
+Json methods_metadata(const LoadedProgram& program) {
+  const fb::MetaEntry* e = program.find_metadata("methods");
+  if (!e || !e->value_as_Text()) return Json::array();
+  Json j = Json::parse(std::string(view(e->value_as_Text()->value())), nullptr, false);
+  return j.is_array() ? j : Json::array();
+}
+
+// The adapter object the `methods` metadata gives for method `name`, or null.
+Json lora_of(const Json& methods_meta, std::string_view name) {
+  for (const Json& m : methods_meta)
+    if (m.is_object() && m.value("name", "") == name && m.contains("adapter") && m["adapter"].is_object())
+      return m["adapter"];
+  return nullptr;
+}
+
 Json describe(const LoadedProgram& program, bool hashes_checked) {
   const fb::Program& p = program.program();
+  const Json methods_meta = methods_metadata(program);
   Json j;
   j["file"] = program.path();
   j["format_version"] = p.format_version();
@@ -88,6 +109,7 @@ Json describe(const LoadedProgram& program, bool hashes_checked) {
     mj["name"] = view(m->name());
     mj["role"] = fb::EnumNameMethodRole(m->role());
     mj["adapter"] = m->adapter() ? Json(std::string(view(m->adapter()))) : Json(nullptr);
+    mj["lora"] = lora_of(methods_meta, view(m->name()));
     mj["inputs"] = Json::array();
     for (const fb::IOSpec* s : *m->inputs()) mj["inputs"].push_back(io_json(*s));
     mj["outputs"] = Json::array();
@@ -130,6 +152,82 @@ std::string shape_text(const Json& shape) {
   return s + "]";
 }
 
+std::string number_text(const Json& v) {
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v.get<double>());
+    return buf;
+  }
+  return v.is_null() ? "?" : v.dump();
+}
+
+// " rank 8, alpha 16, scale 2, 12 targets" from a `methods` metadata adapter object.
+std::string lora_summary(const Json& lora) {
+  if (!lora.is_object()) return "";
+  std::string s = " rank " + number_text(lora.value("rank", Json())) + ", alpha " +
+                  number_text(lora.value("alpha", Json())) + ", scale " + number_text(lora.value("scale", Json()));
+  if (lora.contains("use_rslora") && lora["use_rslora"].is_boolean() && lora["use_rslora"].get<bool>())
+    s += " (rslora)";
+  if (lora.contains("targets") && lora["targets"].is_array())
+    s += ", " + std::to_string(lora["targets"].size()) + " target" + (lora["targets"].size() == 1 ? "" : "s");
+  return s;
+}
+
+// T (tokens per call) and C (cache slots) of a method entry, from its Tokens and KCache inputs.
+std::string call_shape(const Json& m) {
+  std::string t = "?", c;
+  for (const Json& s : m["inputs"]) {
+    if (s["role"] == "Tokens" && s["shape"].size() == 2) t = std::to_string(s["shape"][1].get<int64_t>());
+    if (s["role"] == "KCache" && c.empty() && s["shape"].size() == 4)
+      c = ", cache " + std::to_string(s["shape"][2].get<int64_t>());
+  }
+  return "T " + t + c;
+}
+
+void print_method(const Json& m) {
+  std::printf("    %s (%s, %s)\n", m["name"].get<std::string>().c_str(), m["role"].get<std::string>().c_str(),
+              call_shape(m).c_str());
+  for (const char* kind : {"inputs", "outputs"}) {
+    std::printf("      %s:\n", kind);
+    for (size_t i = 0; i < m[kind].size(); ++i) {
+      const Json& s = m[kind][i];
+      std::string layer = s["layer"].get<int>() >= 0 ? " layer " + std::to_string(s["layer"].get<int>()) : "";
+      std::printf("        %2zu %-20s %-5s %-18s %s%s\n", i, s["name"].get<std::string>().c_str(),
+                  s["dtype"].get<std::string>().c_str(), shape_text(s["shape"]).c_str(),
+                  s["role"].get<std::string>().c_str(), layer.c_str());
+    }
+  }
+  std::printf("      pieces:\n");
+  for (size_t i = 0; i < m["pieces"].size(); ++i) {
+    const Json& p = m["pieces"][i];
+    std::vector<std::string> ins = p["inputs"], outs = p["outputs"];
+    std::string nodes = p["nodes"].is_null() ? "?" : std::to_string(p["nodes"].get<size_t>());
+    uint64_t bytes = p.contains("constant_bytes") ? p["constant_bytes"].get<uint64_t>() : 0;
+    std::printf("        %zu %s payload '%s': %s nodes, %zu constants (%s)\n", i,
+                p["backend"].get<std::string>().c_str(), p["payload"].get<std::string>().c_str(), nodes.c_str(),
+                p["constants"].size(), human_bytes(bytes).c_str());
+    std::printf("          (%s) -> (%s)\n", join(ins).c_str(), join(outs).c_str());
+  }
+}
+
+// The `methods` metadata, one line per method, when it parses as the exporter writes it.
+bool print_methods_metadata(const std::string& text) {
+  Json list = Json::parse(text, nullptr, false);
+  if (!list.is_array()) return false;
+  std::printf("  %-24s %zu method%s:\n", "methods", list.size(), list.size() == 1 ? "" : "s");
+  for (const Json& m : list) {
+    if (!m.is_object()) return true;
+    std::string adapter = "base";
+    if (m.contains("adapter") && m["adapter"].is_object())
+      adapter = "adapter " + m["adapter"].value("name", std::string("?")) + ":" + lora_summary(m["adapter"]);
+    std::printf("    %-22s %-8s T %-6s cache %-6s %s\n", m.value("name", std::string("?")).c_str(),
+                m.value("role", std::string("?")).c_str(), number_text(m.value("input_len", Json())).c_str(),
+                number_text(m.value("cache_len", Json())).c_str(), adapter.c_str());
+  }
+  return true;
+}
+
 void print_text(const LoadedProgram& program, const Json& j) {
   const FileHeader& h = program.header();
   std::printf("%s: %s\n", program.path().c_str(), human_bytes(program.file_size()).c_str());
@@ -139,31 +237,29 @@ void print_text(const LoadedProgram& program, const Json& j) {
               static_cast<unsigned long long>(h.flatbuffer_offset), static_cast<unsigned long long>(h.flatbuffer_size),
               static_cast<unsigned long long>(h.segment_offset), static_cast<unsigned long long>(h.segment_size));
 
+  // Grouped by adapter: the base methods first, then each adapter's in file order.
+  std::vector<Json> groups;  // adapter name (string) or null
+  groups.push_back(nullptr);
+  for (const Json& m : j["methods"])
+    if (!m["adapter"].is_null() && std::find(groups.begin(), groups.end(), m["adapter"]) == groups.end())
+      groups.push_back(m["adapter"]);
   std::printf("\nmethods (%zu):\n", j["methods"].size());
-  for (const Json& m : j["methods"]) {
-    std::printf("  %s (%s%s)\n", m["name"].get<std::string>().c_str(), m["role"].get<std::string>().c_str(),
-                m["adapter"].is_null() ? "" : (", adapter " + m["adapter"].get<std::string>()).c_str());
-    for (const char* kind : {"inputs", "outputs"}) {
-      std::printf("    %s:\n", kind);
-      for (size_t i = 0; i < m[kind].size(); ++i) {
-        const Json& s = m[kind][i];
-        std::string layer = s["layer"].get<int>() >= 0 ? " layer " + std::to_string(s["layer"].get<int>()) : "";
-        std::printf("      %2zu %-20s %-5s %-18s %s%s\n", i, s["name"].get<std::string>().c_str(),
-                    s["dtype"].get<std::string>().c_str(), shape_text(s["shape"]).c_str(),
-                    s["role"].get<std::string>().c_str(), layer.c_str());
+  for (const Json& group : groups) {
+    Json lora = nullptr;
+    size_t count = 0;
+    for (const Json& m : j["methods"])
+      if (m["adapter"] == group) {
+        ++count;
+        if (lora.is_null()) lora = m["lora"];
       }
+    if (group.is_null()) {
+      if (count == 0) continue;
+      std::printf("  base model:\n");
+    } else {
+      std::printf("  adapter %s:%s\n", group.get<std::string>().c_str(), lora_summary(lora).c_str());
     }
-    std::printf("    pieces:\n");
-    for (size_t i = 0; i < m["pieces"].size(); ++i) {
-      const Json& p = m["pieces"][i];
-      std::vector<std::string> ins = p["inputs"], outs = p["outputs"];
-      std::string nodes = p["nodes"].is_null() ? "?" : std::to_string(p["nodes"].get<size_t>());
-      uint64_t bytes = p.contains("constant_bytes") ? p["constant_bytes"].get<uint64_t>() : 0;
-      std::printf("      %zu %s payload '%s': %s nodes, %zu constants (%s)\n", i,
-                  p["backend"].get<std::string>().c_str(), p["payload"].get<std::string>().c_str(), nodes.c_str(),
-                  p["constants"].size(), human_bytes(bytes).c_str());
-      std::printf("        (%s) -> (%s)\n", join(ins).c_str(), join(outs).c_str());
-    }
+    for (const Json& m : j["methods"])
+      if (m["adapter"] == group) print_method(m);
   }
 
   // Keys naming the same bytes share storage: count each range once.
@@ -181,6 +277,7 @@ void print_text(const LoadedProgram& program, const Json& j) {
 
   std::printf("\nmetadata (%zu):\n", j["metadata"].size());
   for (const auto& [key, value] : j["metadata"].items()) {
+    if (key == "methods" && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
     std::string text;
     if (value.is_object())
       text = value["dtype"].get<std::string>() + " " + shape_text(value["shape"]) + " in blob '" +

@@ -1,5 +1,7 @@
 // `pte run`: drive a method of a .pte through the runner protocol (SPEC §9) — prompt in chunks,
 // greedy decoding — and print the text or a JSON summary; optionally dump every logits row.
+// --method names the base model or an adapter: a Full method of that name, or the
+// prefill/decode pair of a --multifunction file (prefill + forward, NAME_prefill + NAME_forward).
 #include <climits>
 #include <cstdio>
 #include <memory>
@@ -96,6 +98,9 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   if (a.json) {
     nlohmann::ordered_json j;
     j["method"] = a.method;
+    nlohmann::ordered_json calls = nlohmann::ordered_json::object();
+    for (const std::string& m : runner.method_names()) calls[m] = runner.calls(m);
+    j["calls"] = calls;  // the methods driven, with the number of calls each received
     j["prompt_tokens"] = prompt;
     j["tokens"] = g.tokens;
     if (tokenizer) {
@@ -125,7 +130,10 @@ void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run a .pte: process a prompt, decode greedily, print the text");
   cmd->add_option("-m,--model", args->model, ".pte file")->required();
-  cmd->add_option("--method", args->method, "method to run")->capture_default_str();
+  cmd->add_option("--method", args->method,
+                  "base or adapter name: a Full method of that name, or its prefill/decode pair in a "
+                  "--multifunction file (forward: prefill + forward; NAME: NAME_prefill + NAME_forward)")
+      ->capture_default_str();
   CLI::Option* prompt = cmd->add_option("--prompt", args->prompt, "prompt text (needs --tokenizer)");
   CLI::Option* ids = cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids, e.g. 1,403,407")
                          ->delimiter(',');
@@ -135,7 +143,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--stop_ids", args->stop_ids, "stop after generating one of these ids")->delimiter(',');
   cmd->add_flag("--no_bos", args->no_bos, "do not prepend BOS (id 1) to --prompt");
   cmd->add_flag("--json", args->json, "print one JSON object instead of the text");
-  cmd->add_option("--logits_out", args->logits_out, "write every logits row to this .npy file");
+  cmd->add_option("--logits_out", args->logits_out,
+                  "write every logits row to this .npy file (with a prefill/decode pair the prompt then goes "
+                  "one token per decode call, so that every position has its row)");
   cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
   cmd->callback([args, prompt, ids] { run(*args, prompt->count() > 0, ids->count() > 0); });
 }

@@ -3,6 +3,10 @@
 // the .pte teacher-forced over the same tokens (the prompt plus the float model's own greedy
 // continuation); prints max |logit diff|, mean KL(reference || file) and top-1 agreement, and
 // fails when a given threshold is not met.
+// An adapter method is compared with a reference built with the same adapter (its files from
+// --adapter, else from the file's export_flags). A --multifunction file is driven as its
+// prefill/decode pair (teacher-forced: every position through decode); its reference is a Full
+// method with the same cache length (C = max_context_len - 1), so both attend to every position.
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "exporter/adapter/lora_adapter.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/checkpoint/model_params.h"
 #include "exporter/cli/commands.h"
@@ -43,6 +48,7 @@ struct VerifyArgs {
   std::string model, checkpoint, params;
   std::string method = "forward";
   std::vector<int64_t> prompt_ids = {1};
+  std::vector<std::string> adapter_files;  // --adapter CKPT CONFIG
   int64_t tokens = 128;
   double min_top1 = 0, max_kld = 0;
   bool json = false;
@@ -104,8 +110,25 @@ ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::R
   return {flag_int(flags, "max_context_len", file), flag_int(flags, "input_len", file)};
 }
 
-// Builds the float32 reference program for `shape` and packs it to `path`.
-void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::string& path, int threads) {
+// The files of LoRA adapter `name`: from --adapter, else from the file's export_flags.
+AdapterSpec adapter_spec(const VerifyArgs& a, const runtime::LoadedProgram& file, const std::string& name) {
+  if (a.adapter_files.size() == 2) return {name, a.adapter_files[0], a.adapter_files[1]};
+  const std::string hint = "; give --adapter CKPT CONFIG, the files it was exported from";
+  if (!file.has_metadata("export_flags"))
+    file.fail("method '" + a.method + "' belongs to LoRA adapter '" + name + "' and the file has no export_flags" + hint);
+  nlohmann::json flags = nlohmann::json::parse(file.metadata_text("export_flags"), nullptr, false);
+  if (flags.is_object() && flags.contains("adapters") && flags["adapters"].is_array())
+    for (const nlohmann::json& e : flags["adapters"])
+      if (e.is_object() && e.value("name", "") == name && e.contains("checkpoint") && e["checkpoint"].is_string() &&
+          e.contains("config") && e["config"].is_string())
+        return {name, e["checkpoint"].get<std::string>(), e["config"].get<std::string>()};
+  file.fail("metadata 'export_flags' does not record the files of LoRA adapter '" + name + "'" + hint);
+}
+
+// Builds the float32 reference program for `shape` (with `adapter` when given: then methods
+// forward and NAME) and packs it to `path`.
+void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::optional<AdapterSpec>& adapter,
+                    const std::string& path, int threads) {
   ExportOptions o;
   o.checkpoint = a.checkpoint;
   o.params = a.params;
@@ -119,13 +142,26 @@ void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::st
   o.max_splits = 1;
   o.graph_breaks = false;
   o.threads = threads;
+  if (adapter) o.adapters = {*adapter};
   validate_options(o);
   ModelParams params = read_model_params(o.params);
   std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
-  Program program = build_llama_program(params, *checkpoint, o);
+  std::vector<LoraAdapter> adapters;
+  CheckpointSet checkpoints{checkpoint.get(), {}};
+  if (adapter) {
+    try {
+      adapters.push_back(read_lora_adapter(*adapter, params));
+    } catch (const Error& e) {
+      if (a.adapter_files.size() == 2) throw;
+      throw Error(std::string(e.what()) + " (paths as recorded in the export_flags of " + a.model +
+                  "; give --adapter CKPT CONFIG to point elsewhere)");
+    }
+    checkpoints.adapters[adapter->name] = adapters.back().checkpoint.get();
+  }
+  Program program = build_llama_program(params, *checkpoint, o, adapters);
   run_pipeline(program, o);
   program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
-  pack_program(program, *checkpoint, path, threads, PTE_VERSION_STRING);
+  pack_program(program, checkpoints, path, threads, PTE_VERSION_STRING);
 }
 
 // The file and the reference must describe the same model.
@@ -178,14 +214,17 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
   const int threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
+  if (!a.adapter_files.empty() && a.adapter_files.size() != 2)
+    throw Error("--adapter takes two paths: CKPT CONFIG");
+
   runtime::LoadedProgram file(a.model);
-  const fb::Method& method = file.method(a.method);  // throws listing the methods
-  if (method.adapter())
-    throw Error(a.model + ": method '" + a.method + "' belongs to LoRA adapter '" +
-                std::string(runtime::view(method.adapter())) +
-                "'; verify compares base methods only (adapter parity is not supported yet)");
-  runtime::Runner file_runner(file, a.method);
-  const ExportShape shape = export_shape_of(file, file_runner.layout());
+  runtime::Runner file_runner(file, a.method);  // a Full method or a prefill/decode pair; throws listing the names
+  ExportShape shape = export_shape_of(file, file_runner.layout());
+  std::optional<AdapterSpec> adapter;
+  if (const auto* name = file_runner.executor().method().adapter())
+    adapter = adapter_spec(a, file, std::string(runtime::view(name)));
+  else if (!a.adapter_files.empty())
+    throw Error("--adapter: method '" + a.method + "' of " + a.model + " is a base method, not a LoRA adapter's");
 
   // The sequence: the prompt, then (below) the reference's greedy continuation.
   const int64_t vocab = file_runner.layout().vocab_size;
@@ -198,11 +237,15 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
                 ", max_context_len " + std::to_string(context) + ")");
   const size_t prompt_size = sequence.size();
 
+  // A pair's cache holds max_context_len - 1 positions; a Full reference with T = input_len gets
+  // the same cache length from max_context_len + input_len - 1 (its extra RoPE rows go unused).
+  if (file_runner.is_pair()) shape.max_context_len += shape.input_len - 1;
+
   TemporaryFile temp;
-  pack_reference(a, shape, temp.path(), threads);
+  pack_reference(a, shape, adapter, temp.path(), threads);
   runtime::LoadedProgram ref(temp.path());
   temp.remove();  // mapped: the disk space is released when `ref` closes
-  runtime::Runner ref_runner(ref, "forward");
+  runtime::Runner ref_runner(ref, adapter ? adapter->name : "forward");
   check_same_model(a, file, file_runner, ref, ref_runner);
   const double build_seconds = seconds_since(t0);
   const auto t_eval = Clock::now();
@@ -225,6 +268,7 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   if (a.json) {
     nlohmann::ordered_json j;  // non-finite numbers print as null
     j["method"] = a.method;
+    j["adapter"] = adapter ? nlohmann::ordered_json(adapter->name) : nullptr;
     j["positions"] = m.rows;
     j["max_abs_diff"] = m.max_abs_diff;
     j["max_abs_logit"] = m.max_abs_logit;
@@ -264,7 +308,12 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("-m,--model", args->model, ".pte file to verify")->required();
   cmd->add_option("-c,--checkpoint", args->checkpoint, "the checkpoint it was exported from")->required();
   cmd->add_option("-p,--params", args->params, "the params.json it was exported with")->required();
-  cmd->add_option("--method", args->method, "method of the file to verify")->capture_default_str();
+  cmd->add_option("--method", args->method,
+                  "base or adapter name to verify (a Full method, or a --multifunction file's prefill/decode pair)")
+      ->capture_default_str();
+  cmd->add_option("--adapter", args->adapter_files,
+                  "CKPT CONFIG: the files of the LoRA adapter of --method (default: as recorded in export_flags)")
+      ->expected(2);
   cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids (default 1, i.e. BOS)")->delimiter(',');
   cmd->add_option("--tokens", args->tokens,
                   "positions compared: the prompt, then the reference's greedy continuation (capped by the context)")
@@ -278,7 +327,9 @@ void add_verify_command(CLI::App& app) {
   cmd->footer(
       "The reference is the checkpoint exported in float32 without quantization or splitting, with the\n"
       "file's max_context_len and input_len, written to a temporary file in $TMPDIR (default /tmp) and\n"
-      "removed when done: it needs 4 bytes of disk per model parameter. Exits 1 when a threshold fails.");
+      "removed when done: it needs 4 bytes of disk per model parameter. Exits 1 when a threshold fails.\n"
+      "An adapter's reference includes the same adapter; adapter paths recorded relative to the export's\n"
+      "working folder are resolved relative to the current one.");
   cmd->callback([args, min_top1, max_kld] { verify(*args, min_top1->count() > 0, max_kld->count() > 0); });
 }
 

@@ -1,6 +1,7 @@
 #include "exporter/packer/container_builder.h"
 
 #include <algorithm>
+#include <map>
 
 #include "schema/file_header.h"
 #include "schema/pte_generated.h"
@@ -13,17 +14,33 @@ using flatbuffers::Offset;
 
 fb::DType to_fb(DType t) { return static_cast<fb::DType>(t); }
 
-std::vector<Offset<fb::IOSpec>> io_specs(FlatBufferBuilder& fbb, const std::vector<IOSpec>& specs) {
+// Methods repeat the same I/O names, shapes and wiring: store each distinct string and shape
+// once, so that every extra method costs little more than its own offsets.
+class SharedVectors {
+ public:
+  explicit SharedVectors(FlatBufferBuilder& fbb) : fbb_(fbb) {}
+  Offset<flatbuffers::Vector<int64_t>> shape(const Shape& s) {
+    auto it = shapes_.find(s);
+    if (it != shapes_.end()) return it->second;
+    return shapes_[s] = fbb_.CreateVector(s);
+  }
+
+ private:
+  FlatBufferBuilder& fbb_;
+  std::map<Shape, Offset<flatbuffers::Vector<int64_t>>> shapes_;
+};
+
+std::vector<Offset<fb::IOSpec>> io_specs(FlatBufferBuilder& fbb, SharedVectors& shared, const std::vector<IOSpec>& specs) {
   std::vector<Offset<fb::IOSpec>> out;
   for (const IOSpec& s : specs)
-    out.push_back(fb::CreateIOSpecDirect(fbb, s.name.c_str(), to_fb(s.dtype), &s.shape,
-                                         static_cast<fb::IORole>(s.role), s.layer));
+    out.push_back(fb::CreateIOSpec(fbb, fbb.CreateSharedString(s.name), to_fb(s.dtype), shared.shape(s.shape),
+                                   static_cast<fb::IORole>(s.role), s.layer));
   return out;
 }
 
 std::vector<Offset<flatbuffers::String>> strings(FlatBufferBuilder& fbb, const std::vector<std::string>& v) {
   std::vector<Offset<flatbuffers::String>> out;
-  for (const std::string& s : v) out.push_back(fbb.CreateString(s));
+  for (const std::string& s : v) out.push_back(fbb.CreateSharedString(s));
   return out;
 }
 
@@ -54,15 +71,18 @@ std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRec
   FlatBufferBuilder fbb(1 << 16);
   fbb.ForceDefaults(true);
 
+  SharedVectors shared(fbb);
   std::vector<Offset<fb::Method>> methods;
   for (const Method& m : program.methods) {
-    auto inputs = io_specs(fbb, m.inputs);
-    auto outputs = io_specs(fbb, m.outputs);
+    auto inputs = io_specs(fbb, shared, m.inputs);
+    auto outputs = io_specs(fbb, shared, m.outputs);
     std::vector<Offset<fb::Piece>> pieces;
     for (size_t i = 0; i < m.pieces.size(); ++i) {
       auto in = strings(fbb, m.pieces[i].inputs);
       auto out = strings(fbb, m.pieces[i].outputs);
-      pieces.push_back(fb::CreatePieceDirect(fbb, kGraphBackend, piece_payload_key(m, i).c_str(), &in, &out));
+      pieces.push_back(fb::CreatePiece(fbb, fbb.CreateSharedString(kGraphBackend),
+                                       fbb.CreateString(piece_payload_key(m, i)), fbb.CreateVector(in),
+                                       fbb.CreateVector(out)));
     }
     methods.push_back(fb::CreateMethodDirect(fbb, m.name.c_str(), static_cast<fb::MethodRole>(m.role),
                                              &inputs, &outputs, &pieces,

@@ -23,6 +23,12 @@ struct InMemoryBlob {
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
+// One weight recipe's blobs and their hashes, computed on a worker thread.
+struct ComputedWeight {
+  std::vector<Bytes> blobs;
+  std::vector<Sha256Digest> digests;
+};
+
 // Recipes in order of first use (method, piece, value), the order they are written in.
 std::vector<const WeightRecipe*> weights_in_use_order(const Program& program) {
   std::vector<const WeightRecipe*> order;
@@ -63,7 +69,7 @@ std::map<std::string, uint64_t> method_sizes(const Program& program, const std::
 
 }  // namespace
 
-PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
+PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,
                         const std::string& output_path, int threads,
                         const std::string& exporter_version, const PackProgress& progress) {
   std::vector<InMemoryBlob> small;
@@ -90,19 +96,20 @@ PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
   std::mutex stats_mu;
   WeightStats stats;
   const size_t window = static_cast<size_t>(std::max(threads, 1)) * 2;
-  ordered_parallel<std::vector<Bytes>>(
+  ordered_parallel<ComputedWeight>(
       weights.size(), threads, window,
-      [&](size_t i, std::vector<Bytes>& out) {
+      [&](size_t i, ComputedWeight& out) {
         WeightStats local;
-        compute_weight(*weights[i], checkpoint, out, local);
+        compute_weight(*weights[i], checkpoints, out.blobs, local);
+        for (const Bytes& b : out.blobs) out.digests.push_back(sha256(b.data(), b.size()));
         std::lock_guard<std::mutex> lock(stats_mu);
         stats.bytes_read += local.bytes_read;
         stats.fp16_overflows += local.fp16_overflows;
       },
-      [&](size_t i, std::vector<Bytes>& blobs) {
+      [&](size_t i, ComputedWeight& computed) {
         const std::vector<std::string> keys = weights[i]->blob_keys();
-        for (size_t b = 0; b < keys.size(); ++b) segment.add(keys[b], blobs[b]);
-        std::vector<Bytes>().swap(blobs);
+        for (size_t b = 0; b < keys.size(); ++b) segment.add(keys[b], computed.blobs[b], computed.digests[b]);
+        computed = ComputedWeight{};
         if (progress) progress(i + 1, weights.size());
       });
 

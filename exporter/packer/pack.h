@@ -26,8 +26,15 @@ struct PackReport {
 // Called on the packing thread after each weight recipe is written: (done, total).
 using PackProgress = std::function<void(size_t done, size_t total)>;
 
-PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
+PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,
                         const std::string& output_path, int threads,
                         const std::string& exporter_version, const PackProgress& progress = {});
+
+// A program that reads only the base checkpoint.
+inline PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
+                               const std::string& output_path, int threads,
+                               const std::string& exporter_version, const PackProgress& progress = {}) {
+  return pack_program(program, CheckpointSet{&checkpoint, {}}, output_path, threads, exporter_version, progress);
+}
 
 }  // namespace pte

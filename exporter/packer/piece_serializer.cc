@@ -20,9 +20,16 @@ void set_attribute(graph::Attribute& a, const AttrValue& value) {
 std::vector<uint8_t> serialize_piece_graph(const Graph& g) {
   graph::PieceGraph pg;
   pg.set_opset(1);
-  for (const GraphValue& v : g.values) {
+  // Only the piece's inputs and outputs need names (the container wires pieces by them);
+  // constants are named by their blob and internal values by their index. A method's
+  // payloads are most of the file's overhead beyond the weights, so they stay lean.
+  std::vector<bool> named(g.values.size(), false);
+  for (int v : g.inputs) named[v] = true;
+  for (int v : g.outputs) named[v] = true;
+  for (size_t i = 0; i < g.values.size(); ++i) {
+    const GraphValue& v = g.values[i];
     graph::Value* out = pg.add_values();
-    out->set_name(v.name);
+    if (named[i]) out->set_name(v.name);
     out->set_dtype(static_cast<graph::DType>(v.dtype));
     for (int64_t d : v.shape) out->add_shape(d);
     if (v.is_weight()) {

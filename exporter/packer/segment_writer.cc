@@ -17,8 +17,8 @@ bool SegmentWriter::stored_bytes_equal(uint64_t offset, const Bytes& bytes) cons
   return true;
 }
 
-bool SegmentWriter::add(const std::string& key, const Bytes& bytes) {
-  BlobRecord record{key, 0, bytes.size(), kBlobAlignment, sha256(bytes.data(), bytes.size())};
+bool SegmentWriter::add(const std::string& key, const Bytes& bytes, const Sha256Digest& digest) {
+  BlobRecord record{key, 0, bytes.size(), kBlobAlignment, digest};
   auto [first, last] = by_hash_.equal_range(record.sha256);
   for (auto it = first; it != last; ++it) {
     const BlobRecord& stored = blobs_[it->second];

@@ -26,8 +26,10 @@ class SegmentWriter {
  public:
   SegmentWriter(OutputFile& file, uint64_t segment_offset) : file_(file), segment_offset_(segment_offset) {}
 
-  // Returns true when the bytes were already stored under another key.
-  bool add(const std::string& key, const Bytes& bytes);
+  // Returns true when the bytes were already stored under another key. `digest` is their
+  // SHA-256 (workers compute it in parallel); the overload computes it here.
+  bool add(const std::string& key, const Bytes& bytes, const Sha256Digest& digest);
+  bool add(const std::string& key, const Bytes& bytes) { return add(key, bytes, sha256(bytes.data(), bytes.size())); }
 
   const std::vector<BlobRecord>& blobs() const { return blobs_; }
   uint64_t size() const { return end_; }

@@ -61,8 +61,6 @@ void validate_options(const ExportOptions& o) {
   if (o.blocks_per_piece > 0 && !o.graph_breaks)
     throw Error("--blocks_per_piece cuts the blocks into pieces; it cannot be combined with --no_graph_breaks");
   if (o.threads < 0) throw Error("--threads must be 0 (all cores) or positive");
-  if (o.multifunction) throw Error("--multifunction is not supported yet (it arrives with multi-method packing)");
-  if (!o.adapters.empty()) throw Error("--adapter is not supported yet (it arrives with multi-method packing)");
 }
 
 }  // namespace pte

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/float16.h"
@@ -106,12 +109,16 @@ class MethodBuilder {
  public:
   MethodBuilder(const LlamaDims& d, Program& program, DType dtype) : d_(d), program_(program), F_(dtype) {}
 
-  Method build(const std::string& name, MethodRole role, int64_t T, int64_t C) {
+  // `select_last`: logits only for the row at input last_valid_token_pos (multifunction).
+  Method build(const std::string& name, MethodRole role, int64_t T, int64_t C, bool select_last,
+               const LoraAdapter* adapter) {
     const ModelParams& p = d_.params;
     const int64_t L = p.n_layers, H = p.n_kv_heads, D = p.head_dim;
+    adapter_ = adapter;
     Method m;
     m.name = name;
     m.role = role;
+    if (adapter) m.adapter = adapter->name;
     Graph& g = m.graph;
     auto input = [&](std::string n, DType t, Shape s, IORole r, int layer = -1) {
       m.inputs.push_back(IOSpec{n, t, s, r, layer});
@@ -128,19 +135,27 @@ class MethodBuilder {
       k_cache[l] = input("k_cache_" + std::to_string(l), F_, {1, H, C, D}, IORole::KCache, int(l));
     for (int64_t l = 0; l < L; ++l)
       v_cache[l] = input("v_cache_" + std::to_string(l), F_, {1, H, C, D}, IORole::VCache, int(l));
+    const int last_pos = select_last ? input("last_valid_token_pos", DType::I64, {1}, IORole::LastValidTokenPos) : -1;
 
     int h = g.add_node("embedding", {weight(g, "tok_embeddings.weight", {d_.vocab, p.dim}), tokens},
                        "embedding_out", F_, {1, T, p.dim}, {}, "embedding");
     for (int64_t l = 0; l < L; ++l) {
       stage_ = "layers." + std::to_string(l);
+      layer_ = l;
       h = block(g, l, h, T, mask, cos, sin, k_cache[l], v_cache[l], k_update[l], v_update[l]);
     }
     stage_ = "head";
+    layer_ = -1;
+    int64_t rows = T;
+    if (select_last) {
+      h = g.add_node("select_row", {h, last_pos}, "last_hidden", F_, {1, 1, p.dim}, {}, stage_);
+      rows = 1;
+    }
     int normed = g.add_node("rms_norm", {h, weight(g, "norm.weight", {p.dim})}, "norm_out", F_,
-                            {1, T, p.dim}, {{"eps", p.norm_eps}}, stage_);
-    int logits = linear(g, normed, d_.output_source, d_.vocab, p.dim, "logits", T);
+                            {1, rows, p.dim}, {{"eps", p.norm_eps}}, stage_);
+    int logits = linear(g, normed, d_.output_source, d_.vocab, p.dim, "logits", rows, std::nullopt);
 
-    m.outputs.push_back(IOSpec{"logits", F_, {1, T, d_.vocab}, IORole::Logits, -1});
+    m.outputs.push_back(IOSpec{"logits", F_, {1, rows, d_.vocab}, IORole::Logits, -1});
     g.outputs.push_back(logits);
     for (int64_t l = 0; l < L; ++l) {
       m.outputs.push_back(IOSpec{g.values[k_update[l]].name, F_, {1, H, T, D}, IORole::KUpdate, int(l)});
@@ -155,12 +170,31 @@ class MethodBuilder {
 
  private:
   int weight(Graph& g, const std::string& source, Shape shape) {
-    WeightRecipe r{source, {CastStep{F_}}, F_, shape};
+    WeightRecipe r{"", source, "", {CastStep{F_}}, F_, shape};
     return g.add_weight(program_.add_weight(std::move(r)), F_, std::move(shape));
   }
 
-  int linear(Graph& g, int x, const std::string& source, int64_t out, int64_t in, std::string name, int64_t T) {
-    return g.add_node("linear", {x, weight(g, source, {out, in})}, std::move(name), F_, {1, T, out}, {}, stage_);
+  // y = x·Wᵀ, plus scale · (x·Aᵀ)·Bᵀ when the adapter targets this linear.
+  int linear(Graph& g, int x, const std::string& source, int64_t out, int64_t in, std::string name, int64_t T,
+             std::optional<LinearModule> module) {
+    const LoraTarget* target = nullptr;
+    if (adapter_ && module)
+      for (const LoraTarget& t : adapter_->targets)
+        if (t.layer == layer_ && t.module == *module) target = &t;
+    if (!target)
+      return g.add_node("linear", {x, weight(g, source, {out, in})}, std::move(name), F_, {1, T, out}, {}, stage_);
+    const int64_t r = adapter_->rank;
+    const std::string meta = "layers." + std::to_string(layer_) + "." + meta_module_name(*module);
+    int base = g.add_node("linear", {x, weight(g, source, {out, in})}, name + ".base", F_, {1, T, out}, {}, stage_);
+    WeightRecipe a{adapter_->name, target->a_tensor, meta + ".lora_a.weight", {CastStep{F_}}, F_, {r, in}};
+    WeightRecipe b{adapter_->name, target->b_tensor, meta + ".lora_b.weight", {CastStep{F_}}, F_, {out, r}};
+    if (*module == LinearModule::WQ || *module == LinearModule::WK)  // HF-trained: rows in rotate-half order
+      b.steps.push_back(RotateHalfToInterleavedStep{d_.params.head_dim});
+    int a_w = g.add_weight(program_.add_weight(std::move(a)), F_, {r, in});
+    int b_w = g.add_weight(program_.add_weight(std::move(b)), F_, {out, r});
+    int u = g.add_node("linear", {x, a_w}, name + ".lora_a", F_, {1, T, r}, {}, stage_);
+    int delta = g.add_node("linear", {u, b_w}, name + ".lora_b", F_, {1, T, out}, {}, stage_);
+    return g.add_node("add", {base, delta}, std::move(name), F_, {1, T, out}, {{"alpha", adapter_->scale}}, stage_);
   }
 
   int block(Graph& g, int64_t l, int x, int64_t T, int mask, int cos, int sin, int k_cache,
@@ -171,9 +205,9 @@ class MethodBuilder {
     auto w = [&](const char* s) { return layer_tensor(l, s); };
     int xn = g.add_node("rms_norm", {x, weight(g, w("attention_norm.weight"), {p.dim})}, pre + "attention_norm_out",
                         F_, {1, T, p.dim}, {{"eps", p.norm_eps}}, stage_);
-    int q = linear(g, xn, w("attention.wq.weight"), d_.q_dim, p.dim, pre + "q", T);
-    int k = linear(g, xn, w("attention.wk.weight"), d_.kv_dim, p.dim, pre + "k", T);
-    int v = linear(g, xn, w("attention.wv.weight"), d_.kv_dim, p.dim, pre + "v", T);
+    int q = linear(g, xn, w("attention.wq.weight"), d_.q_dim, p.dim, pre + "q", T, LinearModule::WQ);
+    int k = linear(g, xn, w("attention.wk.weight"), d_.kv_dim, p.dim, pre + "k", T, LinearModule::WK);
+    int v = linear(g, xn, w("attention.wv.weight"), d_.kv_dim, p.dim, pre + "v", T, LinearModule::WV);
     Attrs q_heads = {{"n_heads", p.n_heads}, {"head_dim", D}};
     Attrs kv_heads = {{"n_heads", p.n_kv_heads}, {"head_dim", D}};
     int qr = g.add_node("rope", {q, cos, sin}, pre + "q_rope", F_, {1, T, d_.q_dim}, q_heads, stage_);
@@ -184,15 +218,15 @@ class MethodBuilder {
     int attn = g.add_node("attention", {qr, k_update, v_update, k_cache, v_cache, mask}, pre + "attention_out",
                           F_, {1, T, d_.q_dim},
                           {{"n_heads", p.n_heads}, {"n_kv_heads", p.n_kv_heads}, {"head_dim", D}}, stage_);
-    int o = linear(g, attn, w("attention.wo.weight"), p.dim, d_.q_dim, pre + "wo_out", T);
+    int o = linear(g, attn, w("attention.wo.weight"), p.dim, d_.q_dim, pre + "wo_out", T, LinearModule::WO);
     int h = g.add_node("add", {x, o}, pre + "attention_residual", F_, {1, T, p.dim}, {}, stage_);
     int hn = g.add_node("rms_norm", {h, weight(g, w("ffn_norm.weight"), {p.dim})}, pre + "ffn_norm_out", F_,
                         {1, T, p.dim}, {{"eps", p.norm_eps}}, stage_);
-    int a = linear(g, hn, w("feed_forward.w1.weight"), p.hidden_dim, p.dim, pre + "w1_out", T);
+    int a = linear(g, hn, w("feed_forward.w1.weight"), p.hidden_dim, p.dim, pre + "w1_out", T, LinearModule::W1);
     int sa = g.add_node("silu", {a}, pre + "silu_out", F_, {1, T, p.hidden_dim}, {}, stage_);
-    int b = linear(g, hn, w("feed_forward.w3.weight"), p.hidden_dim, p.dim, pre + "w3_out", T);
+    int b = linear(g, hn, w("feed_forward.w3.weight"), p.hidden_dim, p.dim, pre + "w3_out", T, LinearModule::W3);
     int gated = g.add_node("mul", {sa, b}, pre + "gate_out", F_, {1, T, p.hidden_dim}, {}, stage_);
-    int f = linear(g, gated, w("feed_forward.w2.weight"), p.dim, p.hidden_dim, pre + "w2_out", T);
+    int f = linear(g, gated, w("feed_forward.w2.weight"), p.dim, p.hidden_dim, pre + "w2_out", T, LinearModule::W2);
     return g.add_node("add", {h, f}, pre + "out", F_, {1, T, p.dim}, {}, stage_);
   }
 
@@ -200,6 +234,8 @@ class MethodBuilder {
   Program& program_;
   DType F_;
   std::string stage_;
+  int64_t layer_ = -1;
+  const LoraAdapter* adapter_ = nullptr;
 };
 
 std::vector<uint8_t> encode_table(const std::vector<float>& values, DType dtype) {
@@ -215,7 +251,54 @@ std::vector<uint8_t> encode_table(const std::vector<float>& values, DType dtype)
   return bytes;
 }
 
-void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptions& o, int64_t cache_len) {
+const char* role_name(MethodRole r) {
+  switch (r) {
+    case MethodRole::Decode: return "decode";
+    case MethodRole::Prefill: return "prefill";
+    default: return "full";
+  }
+}
+
+// Keys that describe one method's I/O layout (SPEC §4): unprefixed for a single-method file,
+// with a decode_/prefill_ prefix per role in a multifunction file.
+void add_layout_metadata(Program& program, const std::string& prefix, int64_t n_layers, int64_t cache_len,
+                         int64_t input_len, const std::string& input_len_key) {
+  auto& meta = program.metadata;
+  meta[prefix + "freqs_cos_input_index"] = int_scalar(2);
+  meta[prefix + "freqs_sin_input_index"] = int_scalar(3);
+  meta[prefix + "mask_specs"] = IntTensor{{1, 2}, {1, cache_len}};
+  const int64_t L = n_layers;
+  IntTensor kv{{L, 5}, {}};
+  for (int64_t l = 0; l < L; ++l)  // layer order, not string order (a reference bug)
+    for (int64_t v : {4 + l, 1 + l, 4 + L + l, 1 + L + l, cache_len}) kv.values.push_back(v);
+  meta[prefix + "kv_cache_specs"] = kv;
+  meta[input_len_key] = int_scalar(input_len);
+}
+
+std::string methods_json(const Program& program, const std::vector<LoraAdapter>& adapters) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const Method& m : program.methods) {
+    nlohmann::ordered_json j;
+    j["name"] = m.name;
+    j["role"] = role_name(m.role);
+    j["input_len"] = m.inputs[0].shape[1];
+    j["cache_len"] = m.inputs[4].shape[2];
+    j["adapter"] = nullptr;
+    for (const LoraAdapter& a : adapters)
+      if (a.name == m.adapter) {
+        nlohmann::ordered_json targets = nlohmann::ordered_json::array();
+        for (const LoraTarget& t : a.targets)
+          targets.push_back("layers." + std::to_string(t.layer) + "." + meta_module_name(t.module));
+        j["adapter"] = {{"name", a.name}, {"rank", a.rank}, {"alpha", a.alpha}, {"scale", a.scale},
+                        {"use_rslora", a.use_rslora}, {"target_modules", a.target_modules}, {"targets", targets}};
+      }
+    list.push_back(j);
+  }
+  return list.dump();
+}
+
+void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptions& o,
+                         const std::vector<LoraAdapter>& adapters) {
   const ModelParams& p = d.params;
   auto& meta = program.metadata;
   meta["vocab_size"] = int_scalar(d.vocab);
@@ -227,27 +310,38 @@ void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptio
   RopeTables rope = rope_tables(p, o.max_context_len);
   meta["freqs_cos"] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.cos, o.dtype)};
   meta["freqs_sin"] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.sin, o.dtype)};
-  meta["freqs_cos_input_index"] = int_scalar(2);
-  meta["freqs_sin_input_index"] = int_scalar(3);
-  meta["mask_specs"] = IntTensor{{1, 2}, {1, cache_len}};
-  const int64_t L = p.n_layers;
-  IntTensor kv{{L, 5}, {}};
-  for (int64_t l = 0; l < L; ++l)  // layer order, not string order (a reference bug)
-    for (int64_t v : {4 + l, 1 + l, 4 + L + l, 1 + L + l, cache_len}) kv.values.push_back(v);
-  meta["kv_cache_specs"] = kv;
-  meta["forward_input_len"] = int_scalar(o.input_len);
+  if (o.multifunction) {
+    const int64_t cache_len = o.max_context_len - 1;
+    add_layout_metadata(program, "decode_", p.n_layers, cache_len, 1, "decode_input_len");
+    add_layout_metadata(program, "prefill_", p.n_layers, cache_len, o.input_len, "prefill_input_len");
+  } else {
+    add_layout_metadata(program, "", p.n_layers, o.max_context_len - o.input_len, o.input_len, "forward_input_len");
+  }
+  meta["methods"] = TextValue{methods_json(program, adapters)};
 }
 
 }  // namespace
 
 Program build_llama_program(const ModelParams& params, const Checkpoint& checkpoint,
-                            const ExportOptions& options) {
+                            const ExportOptions& options, const std::vector<LoraAdapter>& adapters) {
   Program program;
   LlamaDims dims = resolve_dims(params, checkpoint, program.log);
-  const int64_t cache_len = options.max_context_len - options.input_len;
   MethodBuilder builder(dims, program, options.dtype);
-  program.methods.push_back(builder.build("forward", MethodRole::Full, options.input_len, cache_len));
-  add_runner_metadata(program, dims, options, cache_len);
+  std::vector<const LoraAdapter*> variants = {nullptr};
+  for (const LoraAdapter& a : adapters) variants.push_back(&a);
+  for (const LoraAdapter* a : variants) {
+    const std::string base = a ? a->name : "";
+    if (options.multifunction) {
+      const int64_t cache_len = options.max_context_len - 1;
+      program.methods.push_back(builder.build(a ? base + "_forward" : "forward", MethodRole::Decode, 1, cache_len, true, a));
+      program.methods.push_back(builder.build(a ? base + "_prefill" : "prefill", MethodRole::Prefill, options.input_len,
+                                              cache_len, true, a));
+    } else {
+      program.methods.push_back(builder.build(a ? base : "forward", MethodRole::Full, options.input_len,
+                                              options.max_context_len - options.input_len, false, a));
+    }
+  }
+  add_runner_metadata(program, dims, options, adapters);
   return program;
 }
 

@@ -1,8 +1,15 @@
 #pragma once
-// Builds the static Llama program of SPEC §2 from params.json and a checkpoint: one method
-// `forward` (T = input_len, full logits, C = max_context_len - input_len), the weight recipes
-// (cast to the export dtype) and the runner metadata of SPEC §4. Every tensor the model needs
-// is checked for presence, dtype and shape before anything is computed.
+// Builds the static Llama program of SPEC §2 from params.json and a checkpoint, with the
+// methods of SPEC §3: `forward` (T = input_len, full logits, C = max_context_len - input_len),
+// or with --multifunction `forward` (T = 1) and `prefill` (T = input_len), both with
+// C = max_context_len - 1 and last-token logits; plus the same methods per LoRA adapter
+// (`NAME`, or `NAME_forward` / `NAME_prefill`), whose targeted linears add scale · B (A x).
+// Also the weight recipes (cast to the export dtype) and the runner metadata of SPEC §4.
+// Every tensor the model needs is checked for presence, dtype and shape before anything is
+// computed.
+#include <vector>
+
+#include "exporter/adapter/lora_adapter.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/checkpoint/model_params.h"
 #include "exporter/program/export_options.h"
@@ -11,6 +18,6 @@
 namespace pte {
 
 Program build_llama_program(const ModelParams& params, const Checkpoint& checkpoint,
-                            const ExportOptions& options);
+                            const ExportOptions& options, const std::vector<LoraAdapter>& adapters = {});
 
 }  // namespace pte

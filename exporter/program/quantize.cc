@@ -3,16 +3,24 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "common/float16.h"
+#include "common/vector_clones.h"
 
 namespace pte {
 namespace {
 
-inline float to_model_dtype(float v, DType t) { return t == DType::F16 ? round_to_half(v) : v; }
+// Each operation's exact float result rounded once to the model dtype.
+template <bool kHalf>
+[[gnu::always_inline]] inline float to_model_dtype(float v) {
+  if constexpr (kHalf) return round_to_half_fast(v);
+  else return v;
+}
 
-void store_scale(uint8_t* scales, int64_t index, float scale, DType t) {
-  if (t == DType::F16) {
+template <bool kHalf>
+void store_scale(uint8_t* scales, int64_t index, float scale) {
+  if constexpr (kHalf) {
     uint16_t h = float_to_half(scale);
     std::memcpy(scales + 2 * index, &h, 2);
   } else {
@@ -20,42 +28,77 @@ void store_scale(uint8_t* scales, int64_t index, float scale, DType t) {
   }
 }
 
-}  // namespace
+// Codes of one block into q[0..n); false when the block holds inf or nan.
+template <bool kHalf>
+[[gnu::always_inline]] inline bool quantize_block(const float* x, int64_t n, float div, float qmin, float qmax,
+                                                  float eps, int8_t* q, float& scale_out) {
+  // max(|min(min, 0)|, max(max, 0)) is the largest magnitude; as integers, the bits of
+  // non-negative floats order like the floats, and inf/nan sort above every finite value.
+  uint32_t largest = 0;
+  for (int64_t i = 0; i < n; ++i) largest = std::max(largest, float_bits(x[i]) & 0x7fffffffu);
+  if (largest >= 0x7f800000u) return false;
+  const float amax = bits_float(largest);
+  const float scale = std::max(to_model_dtype<kHalf>(amax / div), eps);
+  const float recip = to_model_dtype<kHalf>(1.0f / scale);
+  for (int64_t i = 0; i < n; ++i) {
+    // |y| <= amax * recip is about 8 or 128, far inside round_half_even_small's range.
+    const float y = round_half_even_small(to_model_dtype<kHalf>(x[i] * recip));
+    q[i] = static_cast<int8_t>(std::min(std::max(y, qmin), qmax));
+  }
+  scale_out = scale;
+  return true;
+}
 
-void quantize_rows(const float* values, int64_t first_row, int64_t rows, int64_t cols,
-                   const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales) {
-  const DType t = layout.dtype;
+template <bool kHalf>
+[[gnu::always_inline]] inline bool quantize_all(const float* values, int64_t first_row, int64_t rows, int64_t cols, const QuantizedLayout& layout,
+                  uint8_t* codes, uint8_t* scales) {
   const int64_t group = layout.group ? layout.group : cols;
   const int64_t blocks_per_row = cols / group;
   const float div = layout.bits == 4 ? 7.5f : 127.5f;
   const float qmin = layout.bits == 4 ? -8.0f : -128.0f;
   const float qmax = layout.bits == 4 ? 7.0f : 127.0f;
-  const float eps = t == DType::F16 ? 0x1p-14f : 0x1p-126f;
+  const float eps = kHalf ? 0x1p-14f : 0x1p-126f;
+  std::vector<int8_t> q(static_cast<size_t>(group));
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t b = 0; b < blocks_per_row; ++b) {
-      const float* x = values + r * cols + b * group;
-      float lo = 0.0f, hi = 0.0f;
-      for (int64_t i = 0; i < group; ++i) {
-        lo = std::min(lo, x[i]);
-        hi = std::max(hi, x[i]);
-      }
-      const float amax = std::max(-lo, hi);
-      const float scale = std::max(to_model_dtype(amax / div, t), eps);
-      const float recip = to_model_dtype(1.0f / scale, t);
-      store_scale(scales, (first_row + r) * blocks_per_row + b, scale, t);
+      float scale;
+      if (!quantize_block<kHalf>(values + r * cols + b * group, group, div, qmin, qmax, eps, q.data(), scale))
+        return false;
+      store_scale<kHalf>(scales, (first_row + r) * blocks_per_row + b, scale);
       const int64_t base = (first_row + r) * cols + b * group;
-      for (int64_t i = 0; i < group; ++i) {
-        const float y = to_model_dtype(x[i] * recip, t);
-        const int q = static_cast<int>(std::clamp(std::nearbyint(y), qmin, qmax));
-        const int64_t e = base + i;
-        if (layout.bits == 8) {
-          codes[e] = static_cast<uint8_t>(static_cast<int8_t>(q));
-        } else {
-          codes[e / 2] |= static_cast<uint8_t>((q & 0xf) << ((e & 1) ? 4 : 0));
+      if (layout.bits == 8) {
+        std::memcpy(codes + base, q.data(), static_cast<size_t>(group));
+      } else if (base % 2 == 0 && group % 2 == 0) {
+        uint8_t* out = codes + base / 2;
+        for (int64_t i = 0; i < group / 2; ++i)
+          out[i] = static_cast<uint8_t>((q[2 * i] & 0xf) | ((q[2 * i + 1] & 0xf) << 4));
+      } else {
+        for (int64_t i = 0; i < group; ++i) {
+          const int64_t e = base + i;
+          codes[e / 2] |= static_cast<uint8_t>((q[i] & 0xf) << ((e & 1) ? 4 : 0));
         }
       }
     }
   }
+  return true;
+}
+
+}  // namespace
+
+PTE_VECTOR_CLONES bool quantize_rows_fp16(const float* values, int64_t first_row, int64_t rows, int64_t cols,
+                                          const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales) {
+  return quantize_all<true>(values, first_row, rows, cols, layout, codes, scales);
+}
+
+PTE_VECTOR_CLONES bool quantize_rows_fp32(const float* values, int64_t first_row, int64_t rows, int64_t cols,
+                                          const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales) {
+  return quantize_all<false>(values, first_row, rows, cols, layout, codes, scales);
+}
+
+bool quantize_rows(const float* values, int64_t first_row, int64_t rows, int64_t cols,
+                   const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales) {
+  if (layout.dtype == DType::F16) return quantize_rows_fp16(values, first_row, rows, cols, layout, codes, scales);
+  return quantize_rows_fp32(values, first_row, rows, cols, layout, codes, scales);
 }
 
 }  // namespace pte

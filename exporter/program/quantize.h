@@ -20,7 +20,8 @@ struct QuantizedLayout {
 // Codes go to `codes` at element index `first_row * cols` onwards (int8: one byte each;
 // int4: element i in byte i/2, low nibble when i is even; the buffer must start zeroed).
 // Scales go to `scales` as T, at scale index `first_row * blocks_per_row` onwards.
-void quantize_rows(const float* values, int64_t first_row, int64_t rows, int64_t cols,
+// Returns false (and stops) at a block holding inf or nan, which has no scale.
+bool quantize_rows(const float* values, int64_t first_row, int64_t rows, int64_t cols,
                    const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales);
 
 }  // namespace pte

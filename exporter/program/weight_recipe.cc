@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/float16.h"
+#include "common/vector_clones.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/program/quantize.h"
 
@@ -17,19 +18,30 @@ struct StepKey {
   std::string operator()(const SliceRowsStep& s) const {
     return "rows" + std::to_string(s.begin) + "-" + std::to_string(s.end);
   }
+  std::string operator()(const RotateHalfToInterleavedStep& s) const {
+    return "interleave" + std::to_string(s.head_dim);
+  }
   std::string operator()(const QuantizeStep& s) const {
     return "q" + std::to_string(s.bits) + "g" + std::to_string(s.group);
   }
 };
 
+PTE_VECTOR_CLONES uint64_t count_infinite(const float* v, size_t n) {
+  uint32_t count = 0;
+  for (size_t i = 0; i < n; ++i) count += (float_bits(v[i]) & 0x7fffffffu) == 0x7f800000u;
+  return count;
+}
+
+// Rounds float32 values to fp16 in place; returns how many finite values became infinite.
+PTE_VECTOR_CLONES uint64_t round_to_half_in_place(float* v, size_t n) {
+  const uint64_t before = count_infinite(v, n);
+  for (size_t i = 0; i < n; ++i) v[i] = round_to_half_fast(v[i]);
+  return count_infinite(v, n) - before;
+}
+
 // Rounds float32 values to `to` in place (a no-op for F32), counting fp16 overflows.
 void round_in_place(std::vector<float>& v, DType to, WeightStats& stats) {
-  if (to != DType::F16) return;
-  for (float& x : v) {
-    float r = round_to_half(x);
-    if (std::isinf(r) && std::isfinite(x)) ++stats.fp16_overflows;
-    x = r;
-  }
+  if (to == DType::F16) stats.fp16_overflows += round_to_half_in_place(v.data(), v.size());
 }
 
 void encode(const std::vector<float>& v, DType to, uint8_t* dst) {
@@ -46,7 +58,8 @@ void encode(const std::vector<float>& v, DType to, uint8_t* dst) {
 }  // namespace
 
 std::string WeightRecipe::key() const {
-  std::string k = source;
+  std::string k = checkpoint.empty() ? "" : "adapter." + checkpoint + ".";
+  k += name.empty() ? source : name;
   for (const WeightStep& s : steps) k += ":" + std::visit(StepKey{}, s);
   return k;
 }
@@ -60,42 +73,81 @@ std::vector<std::string> WeightRecipe::blob_keys() const {
   return {key()};
 }
 
-void compute_weight(const WeightRecipe& recipe, const Checkpoint& checkpoint,
+const Checkpoint& CheckpointSet::get(const std::string& name) const {
+  if (name.empty()) return *base;
+  auto it = adapters.find(name);
+  if (it == adapters.end()) throw Error("internal: no checkpoint for adapter '" + name + "'");
+  return *it->second;
+}
+
+void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,
                     std::vector<std::vector<uint8_t>>& out, WeightStats& stats) {
+  const Checkpoint& checkpoint = checkpoints.get(recipe.checkpoint);
   const TensorView* source = checkpoint.find(recipe.source);
   if (!source) throw Error(checkpoint.path() + ": tensor '" + recipe.source + "' not found");
-  TensorView view = *source;  // narrowed by row slices below; still a view, nothing copied
+  // Row steps build the list of source rows, in output order; nothing is read yet.
+  const int64_t source_rows = source->shape.empty() ? 1 : source->shape[0];
+  std::vector<int64_t> rows(static_cast<size_t>(source_rows));
+  for (int64_t r = 0; r < source_rows; ++r) rows[r] = r;
   DType model_dtype = source->dtype;
   for (const WeightStep& s : recipe.steps) {
     if (auto* cast = std::get_if<CastStep>(&s)) {
       model_dtype = cast->to;
-    } else if (auto* rows = std::get_if<SliceRowsStep>(&s)) {
-      if (view.shape.empty() || rows->begin < 0 || rows->end > view.shape[0] || rows->begin >= rows->end)
-        throw Error("internal: recipe " + recipe.key() + " slices outside " + view.shape_string());
-      view.offset += rows->begin * view.strides[0];
-      view.shape[0] = rows->end - rows->begin;
+    } else if (auto* slice = std::get_if<SliceRowsStep>(&s)) {
+      if (slice->begin < 0 || slice->end > static_cast<int64_t>(rows.size()) || slice->begin >= slice->end)
+        throw Error("internal: recipe " + recipe.key() + " slices outside " + source->shape_string());
+      rows = std::vector<int64_t>(rows.begin() + slice->begin, rows.begin() + slice->end);
+    } else if (auto* interleave = std::get_if<RotateHalfToInterleavedStep>(&s)) {
+      const int64_t d = interleave->head_dim;
+      if (d <= 0 || d % 2 || rows.size() % static_cast<size_t>(d))
+        throw Error("internal: recipe " + recipe.key() + " cannot interleave " + std::to_string(rows.size()) + " rows");
+      std::vector<int64_t> meta(rows.size());
+      for (size_t h = 0; h < rows.size(); h += static_cast<size_t>(d))
+        for (int64_t i = 0; i < d / 2; ++i) {
+          meta[h + 2 * i] = rows[h + i];
+          meta[h + 2 * i + 1] = rows[h + i + d / 2];
+        }
+      rows = std::move(meta);
     }
   }
   if (model_dtype != DType::F32 && model_dtype != DType::F16)
     throw Error("internal: recipe " + recipe.key() + " has no cast to fp16 or fp32");
   const QuantizeStep* quant = recipe.quantization();
-  const int64_t numel = view.numel();
-  const int64_t rows = view.shape.empty() ? 1 : view.shape[0];
-  const int64_t cols = rows ? numel / rows : 0;
-  stats.bytes_read += storage_bytes(view.dtype, static_cast<uint64_t>(numel));
+  const int64_t n_rows = static_cast<int64_t>(rows.size());
+  const int64_t cols = source_rows ? source->numel() / source_rows : 0;
+  const int64_t numel = n_rows * cols;
+  stats.bytes_read += storage_bytes(source->dtype, static_cast<uint64_t>(numel));
+
+  // Consecutive output rows that are consecutive source rows are read as one block view.
+  auto view_of = [&](int64_t first, int64_t count) {
+    TensorView v = *source;
+    if (!v.shape.empty()) {
+      v.offset = source->offset + rows[first] * source->strides[0];
+      v.shape[0] = count;
+    }
+    return v;
+  };
+  auto run_length = [&](int64_t first, int64_t limit) {
+    int64_t n = 1;
+    while (first + n < limit && rows[first + n] == rows[first] + n) ++n;
+    return n;
+  };
 
   out.assign(quant ? 2 : 1, {});
-  if (!quant && view.dtype == model_dtype && view.is_contiguous()) {
-    out[0].resize(storage_bytes(model_dtype, static_cast<uint64_t>(numel)));
-    view.read_raw(out[0].data());
-    checkpoint.release(view);
-    return;
+  if (!quant && source->dtype == model_dtype && run_length(0, n_rows) == n_rows) {
+    TensorView v = view_of(0, n_rows);
+    if (v.is_contiguous()) {
+      out[0].resize(storage_bytes(model_dtype, static_cast<uint64_t>(numel)));
+      v.read_raw(out[0].data());
+      checkpoint.release(v);
+      return;
+    }
   }
   QuantizedLayout layout{quant ? quant->bits : 0, quant ? quant->group : 0, model_dtype};
   if (quant) {
     if (quant->group && cols % quant->group != 0)
       throw Error("internal: recipe " + recipe.key() + " groups do not divide " + std::to_string(cols));
-    const int64_t blocks = rows * (quant->group ? cols / quant->group : 1);
+    const int64_t blocks = n_rows * (quant->group ? cols / quant->group : 1);
     out[0].assign(storage_bytes(quant->bits == 4 ? DType::I4 : DType::I8, static_cast<uint64_t>(numel)), 0);
     out[1].resize(storage_bytes(model_dtype, static_cast<uint64_t>(blocks)));
   } else {
@@ -104,21 +156,21 @@ void compute_weight(const WeightRecipe& recipe, const Checkpoint& checkpoint,
   // Work in row blocks so that no float copy of the whole tensor is ever held.
   const int64_t block_rows = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(cols, 1));
   std::vector<float> buffer;
-  TensorView block = view;
-  for (int64_t r = 0; r < rows; r += block_rows) {
-    const int64_t n = std::min(block_rows, rows - r);
-    if (!block.shape.empty()) {
-      block.shape[0] = n;
-      block.offset = view.offset + r * view.strides[0];
-    }
+  for (int64_t r = 0; r < n_rows;) {
+    const int64_t n = run_length(r, std::min(n_rows, r + block_rows));
+    TensorView block = view_of(r, n);
     buffer.resize(static_cast<size_t>(n * cols));
     block.read_f32(buffer.data());
     round_in_place(buffer, model_dtype, stats);
-    if (quant)
-      quantize_rows(buffer.data(), r, n, cols, layout, out[0].data(), out[1].data());
-    else
+    if (!quant) {
       encode(buffer, model_dtype, out[0].data() + storage_bytes(model_dtype, static_cast<uint64_t>(r * cols)));
+    } else if (!quantize_rows(buffer.data(), r, n, cols, layout, out[0].data(), out[1].data())) {
+      throw Error(checkpoint.path() + ": tensor '" + recipe.source + "' holds inf or nan in rows " +
+                  std::to_string(rows[r]) + ".." + std::to_string(rows[r + n - 1]) + " (after the cast to " +
+                  dtype_name(model_dtype) + "); it cannot be quantized");
+    }
     checkpoint.release(block);
+    r += n;
   }
 }
 

@@ -4,6 +4,7 @@
 // from two methods is computed once and stored once. Passes append steps; the packer runs
 // recipes one at a time on worker threads, reading the source through its mmap view.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -15,12 +16,25 @@ namespace pte {
 
 class Checkpoint;
 
+// The checkpoints an export reads: the base model and any adapters, by adapter name.
+struct CheckpointSet {
+  const Checkpoint* base = nullptr;
+  std::map<std::string, const Checkpoint*> adapters;
+  const Checkpoint& get(const std::string& name) const;
+};
+
 struct CastStep {
   DType to;  // F32 or F16 (round to nearest even)
 };
 
 struct SliceRowsStep {  // rows [begin, end) of the first dimension
   int64_t begin, end;
+};
+
+// Hugging Face rotate-half row order -> Meta interleaved order, per head of `head_dim` rows:
+// Meta row 2i is HF row i, Meta row 2i+1 is HF row i + head_dim/2 (SPEC §2).
+struct RotateHalfToInterleavedStep {
+  int64_t head_dim;
 };
 
 // Symmetric weight-only quantization (SPEC §6), computed in the dtype of the last cast.
@@ -30,10 +44,12 @@ struct QuantizeStep {
   int64_t group;  // 0: one scale per row; else consecutive elements along the last axis
 };
 
-using WeightStep = std::variant<CastStep, SliceRowsStep, QuantizeStep>;
+using WeightStep = std::variant<CastStep, SliceRowsStep, RotateHalfToInterleavedStep, QuantizeStep>;
 
 struct WeightRecipe {
-  std::string source;  // checkpoint tensor name
+  std::string checkpoint;  // "" for the base model, else the LoRA adapter whose file holds it
+  std::string source;      // tensor name in that checkpoint
+  std::string name;        // name in blob keys when it differs from `source` (adapter tensors)
   std::vector<WeightStep> steps;
   DType dtype = DType::Invalid;  // of the result (codes when quantized)
   Shape shape;                   // of the result
@@ -50,7 +66,7 @@ struct WeightStats {
 };
 
 // Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry.
-void compute_weight(const WeightRecipe& recipe, const Checkpoint& checkpoint,
+void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,
                     std::vector<std::vector<uint8_t>>& out, WeightStats& stats);
 
 }  // namespace pte

@@ -70,7 +70,8 @@ def main():
     with open(garbage, "wb") as f:
         f.write(b"this is not a checkpoint at all" * 10)
     expect_error(a.pte, "unrecognised checkpoint", ["-c", garbage, "-p", params] + plain, out, ["garbage.pth"])
-    expect_error(a.pte, "multifunction", ["-c", ckpt, "-p", params, "--multifunction"], out, ["not supported yet"])
+    expect_error(a.pte, "blocks per piece without graph breaks",
+                 ["-c", ckpt, "-p", params, "--no_graph_breaks", "--blocks_per_piece", "2"], out, ["--blocks_per_piece"])
     expect_error(a.pte, "embedding group that does not divide dim", ["-c", ckpt, "-p", params, "-E", "4,48"], out,
                  ["group 48", "dim 64", "tok_embeddings.weight"])
     expect_error(a.pte, "bad dtype", ["-c", ckpt, "-p", params, "--dtype", "int8", "-E", "none",

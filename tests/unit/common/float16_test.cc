@@ -45,6 +45,26 @@ TEST(Float16, MatchesTheCompilersConversion) {
   }
 }
 
+TEST(Float16, FastRoundingEqualsTheReferenceConversion) {
+  // Every 97th float (about 44 million, all exponents, both signs) plus the edges; the full
+  // 2^32 sweep was run once by hand with the same comparison.
+  auto same = [](float a, float b) { return std::isnan(a) ? std::isnan(b) : float_bits(a) == float_bits(b); };
+  for (uint64_t i = 0; i < (1ull << 32); i += 97) {
+    float f = bits_float(static_cast<uint32_t>(i));
+    ASSERT_TRUE(same(round_to_half(f), round_to_half_fast(f))) << std::hex << i;
+  }
+  for (float f : {0.0f, -0.0f, 0x1p-14f, 0x1.ffcp-15f, 0x1p-25f, 0x1.8p-24f, 65504.0f, 65519.99f, 65520.0f,
+                  -65520.0f, std::numeric_limits<float>::infinity(), std::nanf("1")})
+    ASSERT_TRUE(same(round_to_half(f), round_to_half_fast(f))) << f;
+}
+
+TEST(Float16, SmallRoundHalfEvenMatchesNearbyint) {
+  for (float v = -300.0f; v <= 300.0f; v += 0.125f) ASSERT_EQ(round_half_even_small(v), std::nearbyint(v)) << v;
+  EXPECT_EQ(round_half_even_small(2.5f), 2.0f);
+  EXPECT_EQ(round_half_even_small(-7.5f), -8.0f);
+  EXPECT_EQ(round_half_even_small(0.49999997f), 0.0f);
+}
+
 TEST(BFloat16, KnownEncodings) {
   EXPECT_EQ(float_to_bf16(1.0f), 0x3f80);
   EXPECT_EQ(float_to_bf16(1.0f + 0x1p-8f), 0x3f80);       // tie: stays even

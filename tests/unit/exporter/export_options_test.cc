@@ -52,14 +52,15 @@ void expect_error_containing(const ExportOptions& o, const std::string& text) {
   }
 }
 
-TEST(ExportOptions, UnimplementedModesSayNotSupportedYet) {
-  ExportOptions o;  // the reference's defaults are all supported
+TEST(ExportOptions, TheReferenceDefaultsAndEveryModeAreAccepted) {
+  ExportOptions o;
   EXPECT_NO_THROW(validate_options(o));
   o.multifunction = true;
-  expect_error_containing(o, "--multifunction is not supported yet");
-  o = float_options();
   o.adapters.push_back({"a", "b", "c"});
-  expect_error_containing(o, "--adapter is not supported yet");
+  EXPECT_NO_THROW(validate_options(o));
+  o.blocks_per_piece = 2;
+  o.graph_breaks = false;
+  expect_error_containing(o, "--blocks_per_piece");
 }
 
 TEST(ExportOptions, RejectsInconsistentLengths) {

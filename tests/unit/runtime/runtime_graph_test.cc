@@ -100,6 +100,40 @@ void quantize_w(LinearProgram& p, int64_t group_size, size_t scales, DType codes
   w.mutable_constant()->set_scales_dtype(graph::F32);
 }
 
+// select_row then add with alpha: y = 1.5 * x[0, pos, :].
+TEST(RuntimeGraph, SelectRowAndAddAlphaRunAndAPositionOutOfRangeIsAnError) {
+  PteWriter writer;
+  GraphBuilder g;
+  int x = g.input("x", DType::F32, {1, 3, 2});
+  int pos = g.input("pos", DType::I64, {1});
+  int row = g.op("select_row", {x, pos}, "row", DType::F32, {1, 1, 2});
+  g.output(g.op("add", {row, row}, "y", DType::F32, {1, 1, 2}, {{"alpha", 0.5}}));
+  writer.add_graph("g", g.proto());
+  MethodDesc m;
+  m.name = "s";
+  m.inputs = {{"x", DType::F32, {1, 3, 2}, fb::IORole::Tokens}, {"pos", DType::I64, {1}, fb::IORole::LastValidTokenPos}};
+  m.outputs = {{"y", DType::F32, {1, 1, 2}, fb::IORole::Logits}};
+  m.pieces = {{"g", {"x", "pos"}, {"y"}}};
+  writer.add_method(m);
+  std::string path = testing::temp_file("select_row.pte");
+  writer.write(path);
+  LoadedProgram program(path);
+  MethodExecutor executor(program, "s");
+  Tensor xs = Tensor::from_floats(DType::F32, {1, 3, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor p = Tensor::from_ints(DType::I64, {1}, {2});
+  const Tensor* inputs[] = {&xs, &p};
+  EXPECT_EQ(executor.run(inputs)[0]->floats, (std::vector<float>{7.5f, 9}));
+  p.ints[0] = 3;
+  try {
+    executor.run(inputs);
+    FAIL() << "position 3 of 3 rows accepted";
+  } catch (const Error& e) {
+    std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("select_row"), std::string::npos) << message;
+  }
+}
+
 struct BadGraph {
   const char* what;
   std::function<void(LinearProgram&)> corrupt;
@@ -207,6 +241,30 @@ const BadGraph kBadGraphs[] = {
        int m = p.graph.input("m", DType::F32, {1, 1, 1});
        p.graph.op("attention", {q, k, k, c, c, m}, "a", DType::F32, {1, 1, 6},
                   {{"n_heads", int64_t{3}}, {"n_kv_heads", int64_t{2}}, {"head_dim", int64_t{2}}});
+     }},
+    {"select_row with an int32 position", [](LinearProgram& p) {
+       int pos = p.graph.input("pos", DType::I32, {1});
+       p.graph.op("select_row", {0, pos}, "r", DType::F32, {1, 1, 3});
+     }},
+    {"select_row with two positions", [](LinearProgram& p) {
+       int pos = p.graph.input("pos", DType::I64, {2});
+       p.graph.op("select_row", {0, pos}, "r", DType::F32, {1, 1, 3});
+     }},
+    {"select_row of a rank-2 value", [](LinearProgram& p) {
+       int x = p.graph.input("x2", DType::F32, {2, 3});
+       int pos = p.graph.input("pos", DType::I64, {1});
+       p.graph.op("select_row", {x, pos}, "r", DType::F32, {1, 1, 3});
+     }},
+    {"select_row output of two rows", [](LinearProgram& p) {
+       int pos = p.graph.input("pos", DType::I64, {1});
+       p.graph.op("select_row", {0, pos}, "r", DType::F32, {1, 2, 3});
+     }},
+    {"select_row with one input", [](LinearProgram& p) { p.graph.op("select_row", {0}, "r", DType::F32, {1, 1, 3}); }},
+    {"add alpha of the wrong type", [](LinearProgram& p) {
+       p.graph.op("add", {0, 0}, "s", DType::F32, {1, 2, 3}, {{"alpha", int64_t{2}}});
+     }},
+    {"add alpha not finite", [](LinearProgram& p) {
+       p.graph.op("add", {0, 0}, "s", DType::F32, {1, 2, 3}, {{"alpha", std::nan("")}});
      }},
 };
 

@@ -216,6 +216,45 @@ TEST(RuntimeKernels, ElementwiseOperators) {
   expect_near(o.floats, {0, 0.7310585786f, -0.2689414214f});
 }
 
+TEST(RuntimeKernels, AddWithAlphaScalesTheSecondInput) {
+  Tensor a = f32({3}, {1, 2, -1}), b = f32({3}, {2, -4, 8});
+  Tensor o = out(DType::F32, {3});
+  add(a, b, o, 0.5);
+  expect_near(o.floats, {2, 0, 3}, 0);
+  add(a, b, o, -2.0);
+  expect_near(o.floats, {-3, 10, -17}, 0);
+  add(a, b, o);  // default alpha 1
+  expect_near(o.floats, {3, -2, 7}, 0);
+  // alpha is used as float32: 0 + float(0.1) * 1 is exactly 0.1f.
+  Tensor zero = f32({1}, {0}), one = f32({1}, {1});
+  Tensor o1 = out(DType::F32, {1});
+  add(zero, one, o1, 0.1);
+  EXPECT_EQ(o1.floats[0], 0.1f);
+  // fp16 output: the fp32 sums 2048.5 and 2049.5 are rounded once, to 2048 and 2050 (ulp 2).
+  Tensor h = Tensor::from_floats(DType::F16, {2}, {2048, 2048}), k = Tensor::from_floats(DType::F16, {2}, {1, 3});
+  Tensor o16 = out(DType::F16, {2});
+  add(h, k, o16, 0.5);
+  expect_near(o16.floats, {2048, 2050}, 0);
+}
+
+TEST(RuntimeKernels, SelectRowCopiesOneTokenRowAndRejectsBadPositions) {
+  Tensor x = f32({1, 3, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor o = out(DType::F32, {1, 1, 2});
+  select_row(x, Tensor::from_ints(DType::I64, {1}, {1}), o);
+  expect_near(o.floats, {3, 4}, 0);
+  select_row(x, Tensor::from_ints(DType::I64, {1}, {2}), o);
+  expect_near(o.floats, {5, 6}, 0);
+  select_row(x, Tensor::from_ints(DType::I64, {1}, {0}), o);
+  expect_near(o.floats, {1, 2}, 0);
+  EXPECT_THROW(select_row(x, Tensor::from_ints(DType::I64, {1}, {3}), o), Error);
+  EXPECT_THROW(select_row(x, Tensor::from_ints(DType::I64, {1}, {-1}), o), Error);
+  // Rounded to the output dtype.
+  Tensor y = f32({1, 1, 2}, {0.1f, 1});
+  Tensor o16 = out(DType::F16, {1, 1, 2});
+  select_row(y, Tensor::from_ints(DType::I64, {1}, {0}), o16);
+  expect_near(o16.floats, {0.0999755859375f, 1}, 0);
+}
+
 TEST(RuntimeKernels, ConcatAlongLastAndMiddleAxes) {
   Tensor a = f32({1, 2, 2}, {1, 2, 3, 4}), b = f32({1, 2, 1}, {5, 6});
   Tensor o = out(DType::F32, {1, 2, 3});

@@ -1,6 +1,7 @@
 #pragma once
 // Tiny programs for the runtime tests, small enough to check by hand.
 #include <string>
+#include <vector>
 
 #include "tests/unit/runtime/pte_test_writer.h"
 
@@ -17,6 +18,27 @@ struct RingModelOptions {
   int64_t max_context_len = 8;
 };
 PteWriter ring_model(const RingModelOptions& options = {});
+
+// "Tiny LM": a real (if small) attention model with non-trivial weights, to compare methods
+// of the same weights exactly. V = 12, dim 4, 2 query heads and 1 kv head of head_dim 2,
+// `layers` layers of x + wo(attention(rope(wq x), rope(wk x), wv x)), then an output linear.
+// RoPE tables are cos/sin(0.3 p). Single-method: `forward` (Full, T = input_len,
+// C = max_context_len - T). Multifunction: `forward` (Decode, T = 1) and `prefill` (Prefill,
+// T = input_len), both C = max_context_len - 1, with input last_valid_token_pos (index 4 + 2L)
+// feeding select_row before the output linear, and decode_/prefill_ metadata keys.
+// Each adapter NAME adds the same methods (`NAME`, or `NAME_forward` / `NAME_prefill`) whose
+// q projection is add(wq x, B (A x), alpha = adapter_scale), with rank-2 A and B of its own.
+// A `methods` Text entry describes every method as the exporter does.
+struct TinyLmOptions {
+  int64_t input_len = 4;
+  int64_t max_context_len = 24;
+  int64_t layers = 2;
+  bool multifunction = false;
+  int64_t decode_cache_len = 0;  // multifunction: 0 = max_context_len - 1 (another value: a broken pair)
+  std::vector<std::string> adapters;
+  double adapter_scale = 0.75;
+};
+PteWriter tiny_lm(const TinyLmOptions& options = {});
 
 // A fresh path in the test temp directory.
 std::string temp_file(const std::string& name);

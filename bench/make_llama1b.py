@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Create a synthetic checkpoint shaped like Llama 3.2 1B (random bf16 weights, seeded).
+
+Writes, into --out (default /tmp/pte-bench/llama1b-L<layers>):
+  params.json         Meta format (Llama 3.2 1B values, n_layers = --layers)
+  model.safetensors   written by hand: 8-byte LE header length + JSON header + raw bytes
+  model.pth           written by torch.save (zip format), same tensors, same order
+  gen.json            the generation parameters; files are not regenerated when they match
+
+Memory stays low: tensors are generated one at a time and streamed into model.safetensors;
+model.pth is then written by torch.save from a state dict whose tensors are zero-copy views
+of the memory-mapped safetensors file (page cache, not anonymous memory).
+
+The hidden size follows from params.json as in Meta's reference code:
+  4*dim=8192 -> int(2*8192/3)=5461 -> *1.5 = 8191 -> round up to multiple_of 256 = 8192.
+"""
+import argparse
+import json
+import mmap
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+GEN_VERSION = 1
+
+
+def hidden_dim(p):
+    h = 4 * p["dim"]
+    h = int(2 * h / 3)
+    if p.get("ffn_dim_multiplier") is not None:
+        h = int(p["ffn_dim_multiplier"] * h)
+    m = p["multiple_of"]
+    return m * ((h + m - 1) // m)
+
+
+def tensor_specs(p):
+    """(name, shape, kind) in Meta's state-dict order; kind is 'w' (std 0.02) or 'norm' (~1)."""
+    dim, vocab = p["dim"], p["vocab_size"]
+    head_dim = dim // p["n_heads"]
+    kv = p["n_kv_heads"] * head_dim
+    hid = hidden_dim(p)
+    specs = [("tok_embeddings.weight", (vocab, dim), "w")]
+    for i in range(p["n_layers"]):
+        L = f"layers.{i}."
+        specs += [
+            (L + "attention.wq.weight", (dim, dim), "w"),
+            (L + "attention.wk.weight", (kv, dim), "w"),
+            (L + "attention.wv.weight", (kv, dim), "w"),
+            (L + "attention.wo.weight", (dim, dim), "w"),
+            (L + "feed_forward.w1.weight", (hid, dim), "w"),
+            (L + "feed_forward.w2.weight", (dim, hid), "w"),
+            (L + "feed_forward.w3.weight", (hid, dim), "w"),
+            (L + "attention_norm.weight", (dim,), "norm"),
+            (L + "ffn_norm.weight", (dim,), "norm"),
+        ]
+    specs += [("norm.weight", (dim,), "norm"), ("output.weight", (vocab, dim), "w")]
+    return specs
+
+
+CHUNK = 1 << 24  # elements generated at a time (64 MB of fp32)
+
+
+def tensor_chunks(shape, kind, seed):
+    """The tensor's bf16 bytes, row-major, in chunks (keeps peak memory near 100 MB)."""
+    g = torch.Generator().manual_seed(seed)
+    left = int(np.prod(shape))
+    while left:
+        n = min(left, CHUNK)
+        t = torch.randn(n, generator=g, dtype=torch.float32)
+        t = 1.0 + 0.05 * t if kind == "norm" else t.mul_(0.02)
+        yield t.to(torch.bfloat16).view(torch.int16).numpy().tobytes()
+        left -= n
+
+
+def write_safetensors(path, specs, seed):
+    header, off = {}, 0
+    for name, shape, _ in specs:
+        n = 2 * int(np.prod(shape))
+        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [off, off + n]}
+        off += n
+    header["__metadata__"] = {"format": "pt"}
+    hj = json.dumps(header, separators=(",", ":")).encode()
+    hj += b" " * ((-len(hj)) % 8)  # pad so the data starts 8-aligned
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)))
+        f.write(hj)
+        for i, (name, shape, kind) in enumerate(specs):
+            for chunk in tensor_chunks(shape, kind, seed * 1000003 + i):
+                f.write(chunk)
+    os.replace(tmp, path)
+    return 8 + len(hj)
+
+
+def write_pth(path, st_path, specs):
+    """torch.save a state dict of zero-copy views into the mmapped safetensors file."""
+    with open(st_path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    (hlen,) = struct.unpack("<Q", mm[:8])
+    header = json.loads(mm[8 : 8 + hlen])
+    base = 8 + hlen
+    # np.frombuffer gives a read-only view; torch.frombuffer wants a writable buffer, so go
+    # through a numpy memmap opened copy-on-write (nothing is written, nothing is copied).
+    arr = np.memmap(st_path, dtype=np.uint8, mode="c")
+    sd = {}
+    for name, shape, _ in specs:
+        b, e = header[name]["data_offsets"]
+        sd[name] = torch.frombuffer(arr, dtype=torch.bfloat16, count=(e - b) // 2,
+                                    offset=base + b).view(shape)
+    tmp = path + ".tmp"
+    torch.save(sd, tmp)
+    os.replace(tmp, path)
+    del sd, arr
+    mm.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--layers", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", help="output folder (default /tmp/pte-bench/llama1b-L<layers>)")
+    ap.add_argument("--formats", default="pth,safetensors",
+                    help="which to keep (safetensors is always written first; pth is built from it)")
+    a = ap.parse_args()
+    out = a.out or f"/tmp/pte-bench/llama1b-L{a.layers}"
+    os.makedirs(out, exist_ok=True)
+
+    params = {"dim": 2048, "n_layers": a.layers, "n_heads": 32, "n_kv_heads": 8,
+              "vocab_size": 128256, "ffn_dim_multiplier": 1.5, "multiple_of": 256,
+              "norm_eps": 1e-5, "rope_theta": 500000.0, "use_scaled_rope": True}
+    assert hidden_dim(params) == 8192, hidden_dim(params)
+    specs = tensor_specs(params)
+    n_params = sum(int(np.prod(s)) for _, s, _ in specs)
+    gen = {"version": GEN_VERSION, "seed": a.seed, "params": params, "tensors": len(specs),
+           "n_params": n_params}
+
+    st, pth, pj, gj = (os.path.join(out, n) for n in
+                       ("model.safetensors", "model.pth", "params.json", "gen.json"))
+    want = set(a.formats.split(","))
+    try:
+        with open(gj) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        old = None
+    have = all(os.path.exists(p) for p in [pj] + [{"pth": pth, "safetensors": st}[w] for w in want])
+    if old == gen and have:
+        print(f"{out}: up to date ({n_params / 1e9:.3f} B params), not regenerated")
+        return
+    if os.path.exists(gj):
+        os.remove(gj)
+
+    with open(pj, "w") as f:
+        json.dump(params, f, indent=1)
+    t0 = time.time()
+    if not os.path.exists(st) or old != gen:
+        write_safetensors(st, specs, a.seed)
+    t1 = time.time()
+    if "pth" in want:
+        write_pth(pth, st, specs)
+    t2 = time.time()
+    if "safetensors" not in want:
+        os.remove(st)
+    with open(gj, "w") as f:
+        json.dump(gen, f, indent=1)
+    sizes = {os.path.basename(p): os.path.getsize(p) / 1e9 for p in (st, pth) if os.path.exists(p)}
+    print(f"{out}: {n_params / 1e9:.3f} B params, {len(specs)} tensors; "
+          + ", ".join(f"{k} {v:.2f} GB" for k, v in sizes.items())
+          + f"; safetensors {t1 - t0:.1f} s, pth {t2 - t1:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,13 +14,26 @@ const uint8_t* MappedCheckpoint::keep(std::vector<uint8_t> bytes) {
 
 namespace pte {
 
-void MappedCheckpoint::release(const TensorView& view) const {
+namespace {
+
+// The bytes a view reads: its own span when contiguous, else its whole storage.
+std::pair<const uint8_t*, size_t> byte_range(const TensorView& view) {
   const size_t element = element_size(view.dtype);
   if (view.is_contiguous() && element)
-    file_->release(view.storage + view.offset * static_cast<int64_t>(element),
-                   static_cast<size_t>(view.numel()) * element);
-  else
-    file_->release(view.storage, view.storage_bytes);
+    return {view.storage + view.offset * static_cast<int64_t>(element), static_cast<size_t>(view.numel()) * element};
+  return {view.storage, static_cast<size_t>(view.storage_bytes)};
+}
+
+}  // namespace
+
+void MappedCheckpoint::release(const TensorView& view) const {
+  auto [data, size] = byte_range(view);
+  file_->release(data, size);
+}
+
+void MappedCheckpoint::prefetch(const TensorView& view) const {
+  auto [data, size] = byte_range(view);
+  file_->populate(data, size);
 }
 
 }  // namespace pte

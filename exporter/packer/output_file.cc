@@ -58,7 +58,8 @@ void OutputFile::truncate(uint64_t size) {
 }
 
 void OutputFile::commit() {
-  if (::fsync(fd_) != 0) throw Error(destination_ + ": fsync failed: " + std::strerror(errno));
+  // No fsync: the rename makes a complete file appear atomically for every reader; waiting
+  // for the disk (most of a second per GB) would only add durability across a power loss.
   if (::rename(temp_path_.c_str(), destination_.c_str()) != 0)
     throw Error(destination_ + ": cannot rename the finished file into place: " + std::strerror(errno));
   committed_ = true;

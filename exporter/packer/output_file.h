@@ -16,7 +16,7 @@ class OutputFile {
   void write_at(uint64_t offset, const void* data, size_t size);
   void read_at(uint64_t offset, void* data, size_t size) const;
   void truncate(uint64_t size);
-  void commit();  // fsync, then rename onto the destination
+  void commit();  // renames the finished file onto the destination
   uint64_t bytes_written() const { return bytes_written_; }
 
  private:

@@ -26,17 +26,16 @@ struct StepKey {
   }
 };
 
-PTE_VECTOR_CLONES uint64_t count_infinite(const float* v, size_t n) {
-  uint32_t count = 0;
-  for (size_t i = 0; i < n; ++i) count += (float_bits(v[i]) & 0x7fffffffu) == 0x7f800000u;
-  return count;
-}
-
-// Rounds float32 values to fp16 in place; returns how many finite values became infinite.
+// Rounds float32 values to fp16 in place; returns how many finite values became infinite
+// (magnitudes from 65520 up, which round past fp16's largest value 65504).
 PTE_VECTOR_CLONES uint64_t round_to_half_in_place(float* v, size_t n) {
-  const uint64_t before = count_infinite(v, n);
-  for (size_t i = 0; i < n; ++i) v[i] = round_to_half_fast(v[i]);
-  return count_infinite(v, n) - before;
+  uint32_t overflows = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t magnitude = static_cast<int32_t>(float_bits(v[i]) & 0x7fffffffu);
+    overflows += (magnitude >= 0x477ff000) & (magnitude < 0x7f800000);
+    v[i] = round_to_half_fast(v[i]);
+  }
+  return overflows;
 }
 
 // Rounds float32 values to `to` in place (a no-op for F32), counting fp16 overflows.
@@ -137,6 +136,7 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   if (!quant && source->dtype == model_dtype && run_length(0, n_rows) == n_rows) {
     TensorView v = view_of(0, n_rows);
     if (v.is_contiguous()) {
+      checkpoint.prefetch(v);
       out[0].resize(storage_bytes(model_dtype, static_cast<uint64_t>(numel)));
       v.read_raw(out[0].data());
       checkpoint.release(v);
@@ -153,12 +153,14 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   } else {
     out[0].resize(storage_bytes(model_dtype, static_cast<uint64_t>(numel)));
   }
-  // Work in row blocks so that no float copy of the whole tensor is ever held.
-  const int64_t block_rows = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(cols, 1));
+  // Work in row blocks of about 64K values, so that no float copy of the whole tensor is ever
+  // held and each block stays in the core's cache between conversion, rounding and quantizing.
+  const int64_t block_rows = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(cols, 1));
   std::vector<float> buffer;
   for (int64_t r = 0; r < n_rows;) {
     const int64_t n = run_length(r, std::min(n_rows, r + block_rows));
     TensorView block = view_of(r, n);
+    checkpoint.prefetch(block);
     buffer.resize(static_cast<size_t>(n * cols));
     block.read_f32(buffer.data());
     round_in_place(buffer, model_dtype, stats);

@@ -13,6 +13,7 @@
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/checkpoint/model_params.h"
 #include "exporter/cli/commands.h"
+#include "exporter/cli/human_bytes.h"
 #include "exporter/cli/progress_bar.h"
 #include "exporter/cli/version.h"
 #include "exporter/packer/pack.h"
@@ -50,15 +51,6 @@ std::string export_flags_json(const ExportOptions& o) {
   for (const AdapterSpec& a : o.adapters)
     j["adapters"].push_back({{"name", a.name}, {"checkpoint", a.checkpoint}, {"config", a.config}});
   return j.dump();
-}
-
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
-  else if (b >= (1ull << 10)) std::snprintf(buf, sizeof buf, "%.1f KiB", b / double(1ull << 10));
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
 }
 
 uint64_t peak_rss_bytes() {

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/sha256.h"
 #include "exporter/cli/commands.h"
+#include "exporter/cli/human_bytes.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/piece_graph.h"
 
@@ -28,15 +29,6 @@ struct InspectArgs {
   bool json = false;
   bool check_hashes = false;
 };
-
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
-  else if (b >= (1ull << 10)) std::snprintf(buf, sizeof buf, "%.1f KiB", b / double(1ull << 10));
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
-}
 
 std::string join(const std::vector<std::string>& items) {
   std::string s;

@@ -5,28 +5,21 @@ Usage: test_adapter_errors.py --pte PATH --workdir DIR --example DIR
 Adapters are written by hand in PEFT format (safetensors: u64 LE header length + JSON + raw bytes)
 for examples/stories260K (dim 64, 5 layers, 8/4 heads, head_dim 8, hidden 172).
 """
-import argparse
+import cli_test
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
 
-failures = []
-passes = []
+check = cli_test.Checks()
 
 DIM, LAYERS, Q_OUT, KV_OUT, HIDDEN, VOCAB = 64, 5, 64, 32, 172, 512
 SHAPES = {"q_proj": (Q_OUT, DIM), "k_proj": (KV_OUT, DIM), "v_proj": (KV_OUT, DIM), "o_proj": (DIM, Q_OUT),
           "gate_proj": (HIDDEN, DIM), "up_proj": (HIDDEN, DIM), "down_proj": (DIM, HIDDEN)}
 PARENT = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn", "o_proj": "self_attn",
           "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp"}
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + (": " + detail if detail and not condition else ""))
-    (passes if condition else failures).append(name)
 
 
 def write_safetensors(path, tensors):
@@ -100,13 +93,7 @@ def word(w):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pte", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--example", required=True)
-    a = ap.parse_args()
-    work = os.path.abspath(a.workdir)
-    shutil.rmtree(work, ignore_errors=True)
+    a, work = cli_test.arguments()
     outdir = os.path.join(work, "out")
     os.makedirs(outdir)
     out = os.path.join(outdir, "m.pte")
@@ -238,8 +225,7 @@ def main():
         if os.path.exists(out):
             os.remove(out)
 
-    print("checks: %d passed, %d failed" % (len(passes), len(failures)))
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

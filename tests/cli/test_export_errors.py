@@ -2,20 +2,13 @@
 
 Usage: test_export_errors.py --pte PATH --workdir DIR --example DIR
 """
-import argparse
+import cli_test
 import json
 import os
-import shutil
 import subprocess
 import sys
 
-failures = []
-passes = []
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + (": " + detail if detail and not condition else ""))
-    (passes if condition else failures).append(name)
+check = cli_test.Checks()
 
 
 def export(pte, args, out):
@@ -34,13 +27,7 @@ def expect_error(pte, name, args, out, must_contain):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pte", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--example", required=True)
-    a = ap.parse_args()
-    work = os.path.abspath(a.workdir)
-    shutil.rmtree(work, ignore_errors=True)
+    a, work = cli_test.arguments()
     outdir = os.path.join(work, "out")
     os.makedirs(outdir)
     out = os.path.join(outdir, "m.pte")
@@ -84,8 +71,7 @@ def main():
     check("good export leaves only the output", sorted(os.listdir(outdir)) == ["m.pte"], repr(os.listdir(outdir)))
     check("tied embedding is reported", "tied" in r.stderr, r.stderr)
 
-    print("checks: %d passed, %d failed" % (len(passes), len(failures)))
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

@@ -3,30 +3,17 @@ output, clear one-line errors for a mismatched model, and no temporary file left
 
 Usage: test_verify.py --pte PATH --workdir DIR --example DIR
 """
-import argparse
+import cli_test
 import json
 import os
-import shutil
 import subprocess
 import sys
 
-failures = []
-passes = []
-
-
-def check(name, condition, detail=""):
-    print(("ok   " if condition else "FAIL ") + name + (": " + detail if detail and not condition else ""))
-    (passes if condition else failures).append(name)
+check = cli_test.Checks()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pte", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--example", required=True)
-    a = ap.parse_args()
-    work = os.path.abspath(a.workdir)
-    shutil.rmtree(work, ignore_errors=True)
+    a, work = cli_test.arguments()
     tmpdir = os.path.join(work, "tmp")
     os.makedirs(tmpdir)
     env = dict(os.environ, TMPDIR=tmpdir)
@@ -115,8 +102,7 @@ def main():
     one_error_line("token outside the vocabulary", r, ["99999", "vocab_size"])
     no_leftovers("all runs")
 
-    print("checks: %d passed, %d failed" % (len(passes), len(failures)))
-    return 1 if failures else 0
+    return check.finish()
 
 
 if __name__ == "__main__":

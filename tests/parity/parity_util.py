@@ -53,6 +53,17 @@ class CliResult:
             return json.loads(text[start:end + 1])
 
 
+def finish(failures, what=""):
+    """Prints the verdict and returns the exit code: 1 with the failures listed, else 0."""
+    if failures:
+        print("\nFAIL (%d%s):" % (len(failures), what))
+        for f in failures:
+            print("  " + f)
+        return 1
+    print("\nPASS")
+    return 0
+
+
 def run(argv, timeout=120, check=True):
     t0 = time.time()
     try:

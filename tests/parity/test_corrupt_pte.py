@@ -285,13 +285,7 @@ def main():
     for g, st in stats.items():
         print("%-16s %6d %10d %10d %6d" % (g, st["cases"], st["rejected"], st["accepted"], st["bad"]))
     print("(exit 1 / exit 0 / bad count command runs: inspect and run for each case)")
-    if failures:
-        print("\nFAIL (%d):" % len(failures))
-        for f in failures:
-            print("  " + f)
-        return 1
-    print("\nPASS")
-    return 0
+    return pu.finish(failures)
 
 
 if __name__ == "__main__":

@@ -209,11 +209,7 @@ def main():
     except Exception as e:
         check(False, "default adapter export: %s" % e)
 
-    if failures:
-        print("\nFAIL (%d)" % len(failures))
-        return 1
-    print("\nPASS")
-    return 0
+    return pu.finish(failures)
 
 
 if __name__ == "__main__":

@@ -188,13 +188,7 @@ def main():
         failures.append("uneven split: expected an error naming layers.0.feed_forward.w1.weight, got rc %s: %s"
                         % (r.rc, msg[-400:]))
 
-    if failures:
-        print("\nFAIL (%d):" % len(failures))
-        for f in failures:
-            print("  " + f)
-        return 1
-    print("\nPASS")
-    return 0
+    return pu.finish(failures)
 
 
 if __name__ == "__main__":

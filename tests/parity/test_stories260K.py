@@ -101,11 +101,7 @@ def main():
         check(agree / len(pos) >= FP16_MIN_AGREEMENT, "fp16 teacher-forced top-1 agreement %d/%d = %.1f%% (>= %.0f%%)"
               % (agree, len(pos), 100.0 * agree / len(pos), 100 * FP16_MIN_AGREEMENT))
 
-    if failures:
-        print("\nFAIL (%d)" % len(failures))
-        return 1
-    print("\nPASS")
-    return 0
+    return pu.finish(failures)
 
 
 if __name__ == "__main__":

@@ -154,13 +154,7 @@ def main():
             failures.append("%s: worse than PyTorch's quantized model: top-1 %.3f vs %.3f, KL %.3g vs %.3g"
                             % (mode, top1, ttop1, kl, tkl))
 
-    if failures:
-        print("\nFAIL (%d):" % len(failures))
-        for f in failures:
-            print("  " + f)
-        return 1
-    print("\nPASS")
-    return 0
+    return pu.finish(failures)
 
 
 if __name__ == "__main__":

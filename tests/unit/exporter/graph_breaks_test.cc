@@ -13,12 +13,7 @@ using Names = std::vector<std::string>;
 
 Program tiny_program(bool graph_breaks) {
   auto f = testing::write_tiny_llama(graph_breaks ? "breaks" : "nobreaks");
-  ExportOptions o;
-  o.dtype = DType::F32;
-  o.embedding_quantize = std::nullopt;
-  o.linear_quantize = LinearQuantization::None;
-  o.max_context_len = 16;
-  o.input_len = 4;
+  ExportOptions o = testing::tiny_options(DType::F32);
   o.graph_breaks = graph_breaks;
   auto ckpt = open_checkpoint(f.checkpoint);
   Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
@@ -72,12 +67,7 @@ namespace {
 
 Program five_layer_program(int64_t blocks_per_piece) {
   auto f = testing::write_tiny_llama("blocks_per_piece", true, {}, {}, 5);
-  ExportOptions o;
-  o.dtype = DType::F32;
-  o.embedding_quantize = std::nullopt;
-  o.linear_quantize = LinearQuantization::None;
-  o.max_context_len = 16;
-  o.input_len = 4;
+  ExportOptions o = testing::tiny_options(DType::F32);
   o.blocks_per_piece = blocks_per_piece;
   auto ckpt = open_checkpoint(f.checkpoint);
   Program p = build_llama_program(read_model_params(f.params), *ckpt, o);

@@ -13,10 +13,7 @@ namespace pte {
 namespace {
 
 ExportOptions fp32_options(int64_t context = 16, int64_t input_len = 4) {
-  ExportOptions o;
-  o.dtype = DType::F32;
-  o.embedding_quantize = std::nullopt;
-  o.linear_quantize = LinearQuantization::None;
+  ExportOptions o = testing::tiny_options();
   o.max_context_len = context;
   o.input_len = input_len;
   return o;

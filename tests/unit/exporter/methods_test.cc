@@ -12,33 +12,10 @@ namespace pte {
 namespace {
 
 ExportOptions options(bool multifunction) {
-  ExportOptions o;
-  o.dtype = DType::F16;
-  o.embedding_quantize = std::nullopt;
+  ExportOptions o = testing::tiny_options(DType::F16);
   o.linear_quantize = LinearQuantization::C4W;
-  o.max_context_len = 16;
-  o.input_len = 4;
   o.multifunction = multifunction;
   return o;
-}
-
-// An adapter on wq and w2 of layer 1 of the tiny Llama (dim 8, 2 heads of 4, hidden 24), rank 2.
-LoraAdapter tiny_adapter(const std::string& dir) {
-  std::map<std::string, testing::TinyTensor> t;
-  t["q.A"] = {{2, 8}, std::vector<float>(16, 0.1f)};
-  t["q.B"] = {{8, 2}, std::vector<float>(16, 0.2f)};
-  t["w2.A"] = {{2, 24}, std::vector<float>(48, 0.1f)};
-  t["w2.B"] = {{8, 2}, std::vector<float>(16, 0.2f)};
-  testing::write_safetensors(dir + "/adapter.safetensors", t);
-  LoraAdapter a;
-  a.name = "style";
-  a.rank = 2;
-  a.alpha = 4;
-  a.scale = 2;
-  a.target_modules = {"q_proj", "down_proj"};
-  a.targets = {{1, LinearModule::WQ, "q.A", "q.B", 8, 8}, {1, LinearModule::W2, "w2.A", "w2.B", 24, 8}};
-  a.checkpoint = open_checkpoint(dir + "/adapter.safetensors");
-  return a;
 }
 
 Program build(const testing::TinyLlamaFiles& f, const ExportOptions& o, const std::vector<LoraAdapter>& adapters) {
@@ -97,7 +74,7 @@ TEST(Methods, MethodsAreCutAtTheSameStagesAndShareEveryWeightKey) {
 TEST(Methods, AdapterMethodsAddScaledLoraToTheirTargetsOnly) {
   auto f = testing::write_tiny_llama("lora");
   std::vector<LoraAdapter> adapters;
-  adapters.push_back(tiny_adapter(f.dir));
+  adapters.push_back(testing::tiny_adapter(f.dir));
   Program p = build(f, options(false), adapters);
   ASSERT_EQ(method_names(p), (std::vector<std::string>{"forward", "style"}));
   const Method& m = p.methods[1];
@@ -118,8 +95,9 @@ TEST(Methods, AdapterMethodsAddScaledLoraToTheirTargetsOnly) {
                                                  "adapter.style.layers.1.feed_forward.w2.lora_a.weight:fp16",
                                                  "adapter.style.layers.1.feed_forward.w2.lora_b.weight:fp16"}));
   // LoRA weights stay fp16 while the base linears are c4w.
-  for (const auto& [key, recipe] : p.weights)
+  for (const auto& [key, recipe] : p.weights) {
     if (!recipe.checkpoint.empty()) EXPECT_EQ(recipe.dtype, DType::F16) << key;
+  }
   // Layer 0 is untargeted: the adapter method computes it exactly as the base method does.
   auto layer0 = [](const Graph& graph) {
     std::vector<std::string> ops;
@@ -133,7 +111,7 @@ TEST(Methods, AdapterMethodsAddScaledLoraToTheirTargetsOnly) {
 TEST(Methods, MethodsMetadataDescribesRolesAndAdapters) {
   auto f = testing::write_tiny_llama("methods_meta");
   std::vector<LoraAdapter> adapters;
-  adapters.push_back(tiny_adapter(f.dir));
+  adapters.push_back(testing::tiny_adapter(f.dir));
   Program p = build(f, options(true), adapters);
   ASSERT_EQ(method_names(p), (std::vector<std::string>{"forward", "prefill", "style_forward", "style_prefill"}));
   auto j = nlohmann::json::parse(std::get<TextValue>(p.metadata.at("methods")).text);

@@ -17,15 +17,7 @@
 namespace pte {
 namespace {
 
-ExportOptions options() {
-  ExportOptions o;
-  o.dtype = DType::F16;
-  o.embedding_quantize = std::nullopt;
-  o.linear_quantize = LinearQuantization::None;
-  o.max_context_len = 16;
-  o.input_len = 4;
-  return o;
-}
+ExportOptions options() { return testing::tiny_options(DType::F16); }
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -10,12 +10,9 @@ namespace pte {
 namespace {
 
 ExportOptions quant_options(LinearQuantization linear, std::optional<EmbeddingQuantization> embedding) {
-  ExportOptions o;
-  o.dtype = DType::F16;
+  ExportOptions o = testing::tiny_options(DType::F16);
   o.linear_quantize = linear;
   o.embedding_quantize = embedding;
-  o.max_context_len = 16;
-  o.input_len = 4;
   return o;
 }
 

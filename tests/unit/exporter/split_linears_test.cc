@@ -10,12 +10,7 @@ namespace pte {
 namespace {
 
 ExportOptions split_options(int64_t target, int64_t max_splits) {
-  ExportOptions o;
-  o.dtype = DType::F32;
-  o.embedding_quantize = std::nullopt;
-  o.linear_quantize = LinearQuantization::None;
-  o.max_context_len = 16;
-  o.input_len = 4;
+  ExportOptions o = testing::tiny_options(DType::F32);
   o.target_split_size = target;
   o.max_splits = max_splits;
   return o;

@@ -1,5 +1,7 @@
 #include "tiny_llama.h"
 
+#include "exporter/checkpoint/checkpoint.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -79,6 +81,29 @@ TinyLlamaFiles write_tiny_llama(const std::string& name, bool with_output,
   std::ofstream(f.params) << R"({"dim": 8, "n_layers": )" << layers
                       << R"(, "n_heads": 2, "n_kv_heads": 1, "vocab_size": 10, "multiple_of": 8, "norm_eps": 1e-5})";
   return f;
+}
+
+LoraAdapter tiny_adapter(const std::string& dir) {
+  std::map<std::string, TinyTensor> t;
+  auto ramp = [](int64_t n, float start, float step) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[i] = start + step * static_cast<float>(i % 7);
+    return v;
+  };
+  t["q.A"] = {{2, 8}, ramp(16, 0.1f, 0.01f)};
+  t["q.B"] = {{8, 2}, ramp(16, 0.2f, -0.03f)};
+  t["w2.A"] = {{2, 24}, ramp(48, 0.1f, 0.02f)};
+  t["w2.B"] = {{8, 2}, ramp(16, -0.2f, 0.05f)};
+  write_safetensors(dir + "/adapter.safetensors", t);
+  LoraAdapter a;
+  a.name = "style";
+  a.rank = 2;
+  a.alpha = 4;
+  a.scale = 2;
+  a.target_modules = {"q_proj", "down_proj"};
+  a.targets = {{1, LinearModule::WQ, "q.A", "q.B", 8, 8}, {1, LinearModule::W2, "w2.A", "w2.B", 24, 8}};
+  a.checkpoint = open_checkpoint(dir + "/adapter.safetensors");
+  return a;
 }
 
 }  // namespace pte::testing

@@ -5,7 +5,21 @@
 #include <string>
 #include <vector>
 
+#include "exporter/adapter/lora_adapter.h"
+#include "exporter/program/export_options.h"
+
 namespace pte::testing {
+
+// Options for the tiny Llama: no quantization, context 16, 4 tokens per call.
+inline ExportOptions tiny_options(DType dtype = DType::F32) {
+  ExportOptions o;
+  o.dtype = dtype;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  o.max_context_len = 16;
+  o.input_len = 4;
+  return o;
+}
 
 struct TinyLlamaFiles {
   std::string dir, checkpoint, params;
@@ -23,5 +37,9 @@ TinyLlamaFiles write_tiny_llama(const std::string& name, bool with_output = true
                                 const std::map<std::string, TinyTensor>& overrides = {},
                                 const std::vector<std::string>& remove = {}, int layers = 2);
 std::string make_temp_dir(const std::string& name);
+
+// Adapter "style" on wq and w2 of layer 1 of the tiny Llama, rank 2, scale 2; its
+// safetensors file is written into `dir`.
+LoraAdapter tiny_adapter(const std::string& dir);
 
 }  // namespace pte::testing

@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "exporter/cli/commands.h"
-#include "exporter/cli/version.h"
+#include "exporter/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"pte: ahead-of-time exporter and verifier for on-device Llama models"};

@@ -27,15 +27,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "exporter/adapter/lora_adapter.h"
-#include "exporter/checkpoint/checkpoint.h"
-#include "exporter/checkpoint/model_params.h"
 #include "exporter/cli/commands.h"
-#include "exporter/cli/version.h"
-#include "exporter/packer/pack.h"
+#include "exporter/export_model.h"
 #include "exporter/program/export_options.h"
-#include "exporter/program/llama_builder.h"
-#include "passes/pipeline.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/parallel.h"
 #include "runtime-check/parity_metrics.h"
@@ -143,25 +137,14 @@ void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::op
   o.graph_breaks = false;
   o.threads = threads;
   if (adapter) o.adapters = {*adapter};
-  validate_options(o);
-  ModelParams params = read_model_params(o.params);
-  std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
-  std::vector<LoraAdapter> adapters;
-  CheckpointSet checkpoints{checkpoint.get(), {}};
-  if (adapter) {
-    try {
-      adapters.push_back(read_lora_adapter(*adapter, params));
-    } catch (const Error& e) {
-      if (a.adapter_files.size() == 2) throw;
-      throw Error(std::string(e.what()) + " (paths as recorded in the export_flags of " + a.model +
-                  "; give --adapter CKPT CONFIG to point elsewhere)");
-    }
-    checkpoints.adapters[adapter->name] = adapters.back().checkpoint.get();
+  try {
+    export_model(o, threads);
+  } catch (const Error& e) {
+    const bool adapter_error = std::string(e.what()).rfind("adapter '", 0) == 0;
+    if (!adapter || !adapter_error || a.adapter_files.size() == 2) throw;
+    throw Error(std::string(e.what()) + " (paths as recorded in the export_flags of " + a.model +
+                "; give --adapter CKPT CONFIG to point elsewhere)");
   }
-  Program program = build_llama_program(params, *checkpoint, o, adapters);
-  run_pipeline(program, o);
-  program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
-  pack_program(program, checkpoints, path, threads, PTE_VERSION_STRING);
 }
 
 // The file and the reference must describe the same model.

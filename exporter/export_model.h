@@ -1,0 +1,27 @@
+#pragma once
+// The whole export, as `pte export` runs it: read params.json, the checkpoint and any adapters
+// (each once), build the program, run the pass pipeline, stream it to options.output.
+// `pte verify` uses it too, for its fp32 reference.
+#include <string>
+#include <vector>
+
+#include "exporter/packer/pack.h"
+#include "exporter/program/export_options.h"
+
+namespace pte {
+
+struct ExportReport {
+  PackReport pack;
+  std::vector<std::string> warnings;  // params.json fields ignored, fp16 overflows
+  std::vector<std::string> notes;     // how the checkpoint was read, what the builder decided
+  std::vector<std::string> passes;    // "name: what it changed", in order
+  double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0;
+};
+
+// Throws pte::Error for invalid options or input; leaves no output file then.
+ExportReport export_model(const ExportOptions& options, int threads, const PackProgress& progress = {});
+
+// The export flags as recorded in the file's `export_flags` metadata (JSON).
+std::string export_flags_json(const ExportOptions& options);
+
+}  // namespace pte

@@ -46,19 +46,6 @@ void MappedFile::release(const uint8_t* data, size_t length) const {
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
-void MappedFile::populate(const uint8_t* data, size_t length) const {
-#ifdef MADV_POPULATE_READ
-  if (!data_ || data < data_ || length > size_ || data - data_ > static_cast<ptrdiff_t>(size_ - length)) return;
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = reinterpret_cast<uintptr_t>(data) / page * page;
-  uintptr_t end = reinterpret_cast<uintptr_t>(data) + length;
-  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
-#else
-  (void)data;
-  (void)length;
-#endif
-}
-
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

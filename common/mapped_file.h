@@ -25,9 +25,6 @@ class MappedFile {
   // its resident set (a later read faults them back in from the page cache). Pages only
   // partly inside the range are kept. Does nothing for a range outside the map.
   void release(const uint8_t* data, size_t length) const;
-  // Maps the pages of [data, data + length) in one call before they are read, instead of one
-  // page fault each (Linux 5.14+; elsewhere a no-op).
-  void populate(const uint8_t* data, size_t length) const;
 
  private:
   std::string path_;

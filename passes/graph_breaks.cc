@@ -29,10 +29,12 @@ std::string run_graph_breaks(Program& program, const ExportOptions& options) {
          " piece(s) each";
 }
 
-}  // namespace
+struct PieceAssignment {
+  int index;         // position of the piece in the method
+  std::string name;  // "embedding", "blocks", "layers_4-7", "head" or "all"
+};
 
-const Pass kGraphBreaksPass = {"graph_breaks", run_graph_breaks};
-
+// Where a node of stage "embedding", "layers.N" or "head" goes, for a model of `n_layers`.
 PieceAssignment piece_of_stage(const std::string& stage, int64_t n_layers, const ExportOptions& options) {
   if (!options.graph_breaks) return {0, "all"};
   const int64_t per_piece = options.blocks_per_piece > 0 ? options.blocks_per_piece : std::max<int64_t>(n_layers, 1);
@@ -46,6 +48,10 @@ PieceAssignment piece_of_stage(const std::string& stage, int64_t n_layers, const
   const int64_t last = std::min(first + per_piece, n_layers) - 1;
   return {static_cast<int>(1 + layer / per_piece), "layers_" + std::to_string(first) + "-" + std::to_string(last)};
 }
+
+}  // namespace
+
+const Pass kGraphBreaksPass = {"graph_breaks", run_graph_breaks};
 
 void cut_into_pieces(Method& method, const ExportOptions& options) {
   const Graph& g = method.graph;

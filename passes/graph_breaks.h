@@ -10,14 +10,6 @@
 
 namespace pte {
 
-struct PieceAssignment {
-  int index;         // position of the piece in the method
-  std::string name;  // "embedding", "blocks", "layers_4-7", "head" or "all"
-};
-
-// Where a node of stage "embedding", "layers.N" or "head" goes, for a model of `n_layers`.
-PieceAssignment piece_of_stage(const std::string& stage, int64_t n_layers, const ExportOptions& options);
-
 // Cuts `method.graph` into pieces by piece_of_stage; replaces method.pieces.
 void cut_into_pieces(Method& method, const ExportOptions& options);
 

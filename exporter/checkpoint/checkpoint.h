@@ -24,8 +24,6 @@ class Checkpoint {
   // Drops the pages behind `view` from the process's resident set once it has been read, so
   // that streaming a whole checkpoint does not grow the RSS to the checkpoint's size.
   virtual void release(const TensorView& view) const {}
-  // Asks for the pages behind `view` to be mapped in before it is read (a hint).
-  virtual void prefetch(const TensorView& view) const {}
   // Notes for the user about how the file was read (e.g. "state dict found under 'model'").
   const std::vector<std::string>& notes() const { return notes_; }
 

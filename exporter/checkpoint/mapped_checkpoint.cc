@@ -31,9 +31,4 @@ void MappedCheckpoint::release(const TensorView& view) const {
   file_->release(data, size);
 }
 
-void MappedCheckpoint::prefetch(const TensorView& view) const {
-  auto [data, size] = byte_range(view);
-  file_->populate(data, size);
-}
-
 }  // namespace pte

@@ -29,12 +29,6 @@ int Graph::add_node(std::string op, std::vector<int> node_inputs, std::string ou
   return out;
 }
 
-int Graph::find_value(const std::string& name) const {
-  for (size_t i = 0; i < values.size(); ++i)
-    if (values[i].name == name) return static_cast<int>(i);
-  return -1;
-}
-
 std::string shape_to_string(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);

@@ -52,7 +52,6 @@ struct Graph {
   int add_node(std::string op, std::vector<int> inputs, std::string out_name, DType out_dtype,
                Shape out_shape, std::vector<std::pair<std::string, AttrValue>> attrs,
                std::string stage);
-  int find_value(const std::string& name) const;  // -1 when absent
 };
 
 std::string shape_to_string(const Shape& s);

@@ -13,16 +13,19 @@
 namespace pte {
 namespace {
 
+// Appends a step's part of a structural key (built by appends: GCC 12 warns, wrongly, on
+// "literal" + std::to_string(...)).
 struct StepKey {
-  std::string operator()(const CastStep& s) const { return dtype_name(s.to); }
-  std::string operator()(const SliceRowsStep& s) const {
-    return "rows" + std::to_string(s.begin) + "-" + std::to_string(s.end);
+  std::string& key;
+  void operator()(const CastStep& s) const { key.append(dtype_name(s.to)); }
+  void operator()(const SliceRowsStep& s) const {
+    key.append("rows").append(std::to_string(s.begin)).append("-").append(std::to_string(s.end));
   }
-  std::string operator()(const RotateHalfToInterleavedStep& s) const {
-    return "interleave" + std::to_string(s.head_dim);
+  void operator()(const RotateHalfToInterleavedStep& s) const {
+    key.append("interleave").append(std::to_string(s.head_dim));
   }
-  std::string operator()(const QuantizeStep& s) const {
-    return "q" + std::to_string(s.bits) + "g" + std::to_string(s.group);
+  void operator()(const QuantizeStep& s) const {
+    key.append("q").append(std::to_string(s.bits)).append("g").append(std::to_string(s.group));
   }
 };
 
@@ -59,7 +62,10 @@ void encode(const std::vector<float>& v, DType to, uint8_t* dst) {
 std::string WeightRecipe::key() const {
   std::string k = checkpoint.empty() ? "" : "adapter." + checkpoint + ".";
   k += name.empty() ? source : name;
-  for (const WeightStep& s : steps) k += ":" + std::visit(StepKey{}, s);
+  for (const WeightStep& s : steps) {
+    k += ':';
+    std::visit(StepKey{k}, s);
+  }
   return k;
 }
 
@@ -136,7 +142,6 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   if (!quant && source->dtype == model_dtype && run_length(0, n_rows) == n_rows) {
     TensorView v = view_of(0, n_rows);
     if (v.is_contiguous()) {
-      checkpoint.prefetch(v);
       out[0].resize(storage_bytes(model_dtype, static_cast<uint64_t>(numel)));
       v.read_raw(out[0].data());
       checkpoint.release(v);
@@ -160,7 +165,6 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   for (int64_t r = 0; r < n_rows;) {
     const int64_t n = run_length(r, std::min(n_rows, r + block_rows));
     TensorView block = view_of(r, n);
-    checkpoint.prefetch(block);
     buffer.resize(static_cast<size_t>(n * cols));
     block.read_f32(buffer.data());
     round_in_place(buffer, model_dtype, stats);

@@ -96,7 +96,9 @@ TEST(Methods, AdapterMethodsAddScaledLoraToTheirTargetsOnly) {
                                                  "adapter.style.layers.1.feed_forward.w2.lora_b.weight:fp16"}));
   // LoRA weights stay fp16 while the base linears are c4w.
   for (const auto& [key, recipe] : p.weights) {
-    if (!recipe.checkpoint.empty()) EXPECT_EQ(recipe.dtype, DType::F16) << key;
+    if (!recipe.checkpoint.empty()) {
+      EXPECT_EQ(recipe.dtype, DType::F16) << key;
+    }
   }
   // Layer 0 is untargeted: the adapter method computes it exactly as the base method does.
   auto layer0 = [](const Graph& graph) {

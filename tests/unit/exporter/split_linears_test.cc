@@ -27,7 +27,9 @@ Program split_tiny(const std::string& name, const ExportOptions& o, std::string*
 
 // Weight keys of the linears that produce `output` (through a concat when split).
 std::vector<std::string> linear_weights_for(const Graph& g, const std::string& output) {
-  int out = g.find_value(output);
+  int out = -1;
+  for (size_t i = 0; i < g.values.size(); ++i)
+    if (g.values[i].name == output) out = static_cast<int>(i);
   std::vector<int> producers = {out};
   for (const GraphNode& n : g.nodes)
     if (n.op == "concat" && n.outputs[0] == out) producers = n.inputs;

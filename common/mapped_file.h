@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/types.h>
+
 namespace pte {
 
 class MappedFile {
@@ -17,6 +19,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Identity of the mapped file, to refuse an output path that names an input.
+  dev_t device() const { return device_; }
+  ino_t inode() const { return inode_; }
   // True when [offset, offset + length) lies inside the file (overflow-safe).
   bool contains(uint64_t offset, uint64_t length) const {
     return offset <= size_ && length <= size_ - offset;
@@ -30,6 +35,8 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
 };
 
 }  // namespace pte

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <set>
 
 #include "common/error.h"
 #include "common/regular_file.h"
@@ -17,47 +16,83 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct BoundsCheck {
-  const std::string& what;
-  std::vector<std::set<std::string>> open_objects;
-  std::vector<std::string>* top_level_keys;
+// Builds the value from SAX events. (nlohmann's callback parser rescans an object's children at
+// the end of each child object, which is quadratic for a safetensors header.)
+class BoundedBuilder final : public nlohmann::json_sax<Json> {
+ public:
+  BoundedBuilder(const std::string& what, Json& root, std::vector<std::string>& top_level_keys)
+      : what_(what), root_(root), top_level_keys_(top_level_keys) {}
 
-  bool operator()(int depth, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        if (depth >= kMaxJsonDepth)
-          throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
-                      " levels");
-        if (event == Json::parse_event_t::object_start) open_objects.emplace_back();
-        break;
-      case Json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case Json::parse_event_t::key: {
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (!open_objects.back().insert(key).second)
-          throw Error(what + ": key '" + key + "' appears twice in one JSON object");
-        if (open_objects.size() == 1) top_level_keys->push_back(key);
-        break;
-      }
-      default:
-        break;
-    }
+  bool null() override { return put(Json(nullptr)); }
+  bool boolean(bool v) override { return put(Json(v)); }
+  bool number_integer(number_integer_t v) override { return put(Json(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return put(Json(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return put(Json(v)); }
+  bool string(string_t& v) override { return put(Json(std::move(v))); }
+  bool binary(binary_t&) override { throw Error(what_ + ": binary values are not JSON"); }
+
+  bool start_object(std::size_t) override { return open(Json::object()); }
+  bool start_array(std::size_t) override { return open(Json::array()); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+
+  bool key(string_t& k) override {
+    Json& object = *stack_.back();
+    if (object.contains(k)) throw Error(what_ + ": key '" + k + "' appears twice in one JSON object");
+    if (stack_.size() == 1) top_level_keys_.push_back(k);
+    pending_key_ = std::move(k);
     return true;
   }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    throw Error(what_ + ": not valid JSON: " + e.what());
+  }
+
+ private:
+  // Places `v` where the parser is (the root, an array's end or the pending key) and returns it.
+  Json* place(Json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(v));
+      return &parent.back();
+    }
+    return &(parent[pending_key_] = std::move(v));
+  }
+  bool put(Json&& v) {
+    place(std::move(v));
+    return true;
+  }
+  bool open(Json&& v) {
+    if (stack_.size() >= static_cast<size_t>(kMaxJsonDepth))
+      throw Error(what_ + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    stack_.push_back(place(std::move(v)));
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  const std::string& what_;
+  Json& root_;
+  std::vector<std::string>& top_level_keys_;
+  // The open containers. A pointer stays valid: nothing is added to a container's parent while
+  // the container is open (a parent array may reallocate only after its child is closed).
+  std::vector<Json*> stack_;
+  std::string pending_key_;
 };
 
 }  // namespace
 
 ParsedJson parse_untrusted_json(std::string_view text, const std::string& what) {
   ParsedJson out;
-  BoundsCheck check{what, {}, &out.top_level_keys};
+  BoundedBuilder builder(what, out.value, out.top_level_keys);
   try {
-    out.value = Json::parse(text.begin(), text.end(),
-                            [&check](int depth, Json::parse_event_t event, Json& parsed) {
-                              return check(depth, event, parsed);
-                            });
+    Json::sax_parse(text.begin(), text.end(), &builder);
   } catch (const Json::exception& e) {
     throw Error(what + ": not valid JSON: " + e.what());
   }

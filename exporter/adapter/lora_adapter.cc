@@ -3,22 +3,23 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_input.h"
 
 namespace pte {
 namespace {
 
 using nlohmann::json;
+
+constexpr size_t kMaxConfigBytes = 1u << 20;
 
 constexpr LinearModule kAllModules[] = {LinearModule::WQ, LinearModule::WK, LinearModule::WV,
                                         LinearModule::WO, LinearModule::W1, LinearModule::W2,
@@ -146,15 +147,11 @@ struct Config {
 };
 
 Config read_config(const std::string& prefix, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(prefix + path + ": cannot be read");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   json j;
   try {
-    j = json::parse(buffer.str());
-  } catch (const json::exception& e) {
-    throw Error(prefix + path + ": not valid JSON (" + e.what() + ")");
+    j = parse_untrusted_json(read_small_file(path, kMaxConfigBytes), path).value;
+  } catch (const Error& e) {
+    throw Error(prefix + e.what());
   }
   if (!j.is_object()) throw Error(prefix + path + ": expected a JSON object at the top level");
   const std::string where = prefix + path + ": ";

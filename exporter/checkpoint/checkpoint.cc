@@ -11,9 +11,30 @@
 namespace pte {
 
 const TensorView* Checkpoint::find(std::string_view name) const {
-  for (const TensorView& t : tensors_)
-    if (t.name == name) return &t;
-  return nullptr;
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+const std::string* Checkpoint::unread_dtype(std::string_view name) const {
+  auto it = unread_.find(name);
+  return it == unread_.end() ? nullptr : &it->second;
+}
+
+void Checkpoint::claim_name(const std::string& name) {
+  if (index_.count(name) || unread_.count(name))
+    throw Error(path_ + ": tensor '" + name + "' appears twice");
+}
+
+void Checkpoint::add_tensor(TensorView view) {
+  claim_name(view.name);
+  index_.emplace(view.name, tensors_.size());
+  tensors_.push_back(std::move(view));
+}
+
+void Checkpoint::add_unread(const std::string& name, const std::string& dtype) {
+  claim_name(name);
+  unread_.emplace(name, dtype);
+  notes_.push_back("skipped tensor '" + name + "' of dtype " + dtype + " (no pte equivalent)");
 }
 
 namespace {

@@ -5,6 +5,7 @@
 //   "\x80" (pickle PROTO) -> torch.save legacy format (_use_new_zipfile_serialization=False)
 //   8-byte LE length + "{" -> safetensors (single file)
 // Every failure throws pte::Error with a one-line message naming the file and the problem.
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,8 @@ class Checkpoint {
   // In the order the file lists them (state-dict order for .pth, header order for safetensors).
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const TensorView* find(std::string_view name) const;
+  // The dtype of a tensor the file has but pte does not read (e.g. "float64"), or nullptr.
+  const std::string* unread_dtype(std::string_view name) const;
   // Drops the pages behind `view` from the process's resident set once it has been read, so
   // that streaming a whole checkpoint does not grow the RSS to the checkpoint's size.
   virtual void release(const TensorView& view) const {}
@@ -30,8 +33,16 @@ class Checkpoint {
  protected:
   explicit Checkpoint(std::string path) : path_(std::move(path)) {}
   std::string path_;
-  std::vector<TensorView> tensors_;
+  // Readers add through these: a name may appear once (an error naming both otherwise).
+  void add_tensor(TensorView view);
+  void add_unread(const std::string& name, const std::string& dtype);
   std::vector<std::string> notes_;
+
+ private:
+  void claim_name(const std::string& name);
+  std::vector<TensorView> tensors_;
+  std::map<std::string, size_t, std::less<>> index_;  // name -> position in tensors_
+  std::map<std::string, std::string, std::less<>> unread_;
 };
 
 std::unique_ptr<Checkpoint> open_checkpoint(const std::string& path);

@@ -1,17 +1,16 @@
 #include "exporter/checkpoint/model_params.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/error.h"
+#include "common/json_input.h"
 
 namespace pte {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = nlohmann::json;
 
 constexpr uint64_t kMaxParamsBytes = 1u << 20;
 // Far above any real model; keeps every product below in int64 range.
@@ -121,10 +120,12 @@ class ParamsReader {
     p.rope_theta = number("rope_theta").value_or(p.rope_theta);
     p.use_scaled_rope = boolean("use_scaled_rope").value_or(p.use_scaled_rope);
     p.rope_scale_factor = number("rope_scale_factor").value_or(p.rope_scale_factor);
+    CappedWarnings unknown;
     for (const auto& [key, value] : json_.items()) {
       if (is_listed(key, kKnownFields) || is_listed(key, kIgnoredFields)) continue;
-      p.warnings.push_back(path_ + ": unknown field '" + key + "' ignored");
+      unknown.add(path_ + ": unknown field '" + key + "' ignored");
     }
+    p.warnings = unknown.lines("unknown fields of " + path_ + " ignored");
     return p;
   }
 
@@ -157,21 +158,7 @@ class ParamsReader {
 }  // namespace
 
 ModelParams read_model_params(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open params file");
-  std::string text;
-  text.resize(kMaxParamsBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxParamsBytes)
-    throw Error(path + ": params file is larger than " + std::to_string(kMaxParamsBytes) +
-                " bytes");
-  Json json;
-  try {
-    json = Json::parse(text);
-  } catch (const Json::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  const Json json = parse_untrusted_json(read_small_file(path, kMaxParamsBytes), path).value;
   if (!json.is_object())
     throw Error(path + ": expected a JSON object, found " + std::string(json.type_name()));
   return ParamsReader(path, json).read();

@@ -4,13 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_input.h"
 #include "exporter/checkpoint/mapped_checkpoint.h"
 
 namespace pte {
 
 namespace {
 
-using Json = nlohmann::ordered_json;  // header order is the tensor order
+using Json = nlohmann::json;
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 
@@ -56,18 +57,17 @@ class SafetensorsReader {
       fail("header length " + std::to_string(header_len) + " exceeds the " +
            std::to_string(file_.size() - 8) + " bytes after it");
     const char* header = reinterpret_cast<const char*>(file_.data() + 8);
-    Json json;
-    try {
-      json = Json::parse(header, header + header_len);
-    } catch (const Json::exception& e) {
-      fail(std::string("header is not valid JSON: ") + e.what());
-    }
+    // Duplicate keys are refused there: "the last one wins" would hide a tensor.
+    const ParsedJson parsed =
+        parse_untrusted_json(std::string_view(header, header_len), path_ + ": header");
+    const Json& json = parsed.value;
     if (!json.is_object()) fail("header is not a JSON object");
     data_ = file_.data() + 8 + header_len;
     data_size_ = file_.size() - 8 - header_len;
 
     std::vector<Range> ranges;
-    for (const auto& [name, entry] : json.items()) {
+    for (const std::string& name : parsed.top_level_keys) {  // header order is the tensor order
+      const Json& entry = json.find(name).value();
       if (name == "__metadata__") {
         check_metadata(entry);
         continue;
@@ -138,8 +138,7 @@ class SafetensorsReader {
            " span " + std::to_string(end - begin));
 
     if (type->dtype == DType::Invalid) {
-      checkpoint_.add_note("skipped tensor '" + name + "' of dtype " + type->name +
-                           " (no pte equivalent)");
+      checkpoint_.add_unread(name, type->name);
     } else {
       TensorView view;
       view.name = name;

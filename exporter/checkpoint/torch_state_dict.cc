@@ -137,8 +137,7 @@ void add_state_dict_tensors(const PickleValue& root, const StorageResolver& reso
     const TensorRecord& record = *value->tensor;
     const TorchScalarType& type = *record.storage->storage->type;
     if (type.dtype == DType::Invalid) {
-      checkpoint.add_note("skipped tensor '" + name + "' of dtype " + type.dtype_name +
-                          " (no pte equivalent)");
+      checkpoint.add_unread(name, type.dtype_name);
       continue;
     }
     checkpoint.add_tensor(make_view(name, record, resolve, path));

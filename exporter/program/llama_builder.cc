@@ -33,6 +33,9 @@ const TensorView& require_tensor(const Checkpoint& ckpt, const std::string& name
                                  const std::string& why) {
   const TensorView* v = ckpt.find(name);
   if (!v) {
+    if (const std::string* dtype = ckpt.unread_dtype(name))
+      throw Error(ckpt.path() + ": tensor '" + name + "' has dtype " + *dtype +
+                  ", which pte does not read (expected fp32, fp16 or bf16)");
     std::string hint;
     if (ckpt.find("model.embed_tokens.weight"))
       hint = " (this looks like a Hugging Face checkpoint; only Meta tensor names are supported yet)";

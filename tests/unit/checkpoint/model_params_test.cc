@@ -1,6 +1,8 @@
 #include "exporter/checkpoint/model_params.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_files.h"
 
@@ -111,6 +113,38 @@ TEST(ModelParams, UnknownFieldsWarnKnownRuntimeFieldsDoNot) {
       "extra.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "max_seq_len": 2048, "foo": 1})");
   ASSERT_EQ(p.warnings.size(), 1u);
   EXPECT_CONTAINS(p.warnings[0], "unknown field 'foo' ignored");
+}
+
+TEST(ModelParams, DeepNestingIsRefusedWithoutCrashing) {
+  std::string json = "{\"dim\": 8, \"x\": ";
+  for (int i = 0; i < 100000; ++i) json += "{\"r\":";
+  json += "1";
+  for (int i = 0; i < 100000; ++i) json += '}';
+  json += '}';
+  EXPECT_CONTAINS(params_error("deep.json", json), "deep.json: JSON nested deeper than 64 levels");
+}
+
+TEST(ModelParams, DuplicateFieldsAreRefused) {
+  EXPECT_CONTAINS(params_error("dup.json", R"({"dim": 8, "n_layers": 1, "n_heads": 2, "dim": 16})"),
+                  "dup.json: key 'dim' appears twice in one JSON object");
+}
+
+TEST(ModelParams, ManyUnknownFieldsGiveCappedWarnings) {
+  std::string json = R"({"dim": 8, "n_layers": 1, "n_heads": 2)";
+  for (int i = 0; i < 80000; ++i) json += ",\"u" + std::to_string(i) + "\": 0";
+  json += '}';
+  const ModelParams p = params("many.json", json);
+  ASSERT_EQ(p.warnings.size(), 21u);
+  EXPECT_CONTAINS(p.warnings[0], "unknown field 'u0' ignored");
+  EXPECT_CONTAINS(p.warnings[20], "... and 79980 more unknown fields of");
+}
+
+TEST(ModelParams, AFifoIsRefusedWithoutBlocking) {
+  const std::string fifo = ::testing::TempDir() + "/params_fifo.json";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(test::error_of([&] { read_model_params(fifo); }), fifo + ": expected a regular file, found a FIFO");
+  ::unlink(fifo.c_str());
 }
 
 }  // namespace

@@ -121,5 +121,43 @@ TEST(SafetensorsCheckpoint, RejectsBadJsonAndMetadata) {
                   "tensor 'a': field 'data_offsets' is missing");
 }
 
+TEST(SafetensorsCheckpoint, UnreadDtypesAreNamed) {
+  auto c = open_checkpoint(test::fixture("model.safetensors"));
+  ASSERT_NE(c->unread_dtype("mask"), nullptr);
+  EXPECT_EQ(*c->unread_dtype("mask"), "BOOL");
+  EXPECT_EQ(c->unread_dtype("emb"), nullptr);
+}
+
+TEST(SafetensorsCheckpoint, DuplicateTensorNamesAreRefused) {
+  const std::string e = open_error(
+      "dup.safetensors",
+      R"({"a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}, "a": {"dtype": "U8", "shape": [4], "data_offsets": [4, 8]}})");
+  EXPECT_CONTAINS(e, "dup.safetensors: header: key 'a' appears twice in one JSON object");
+}
+
+TEST(SafetensorsCheckpoint, DeepHeaderIsRefusedWithoutCrashing) {
+  std::string header = "{\"a\": ";
+  for (int i = 0; i < 100000; ++i) header += '[';
+  for (int i = 0; i < 100000; ++i) header += ']';
+  header += '}';
+  EXPECT_CONTAINS(open_error("deep.safetensors", header), "deep.safetensors: header: JSON nested deeper than 64 levels");
+}
+
+TEST(SafetensorsCheckpoint, MillionAndAHalfEntriesParseInLinearithmicTime) {
+  // 1.5M zero-size tensors (88 MB of header): parsed, tensor order kept, lookups by name.
+  std::string header = "{";
+  for (int i = 0; i < 1500000; ++i) {
+    if (i) header += ',';
+    header += "\"t" + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}";
+  }
+  header += '}';
+  const std::string path =
+      test::write_scratch("many.safetensors", safetensors_bytes(header, "", header.size()));
+  auto c = open_checkpoint(path);
+  ASSERT_EQ(c->tensors().size(), 1500000u);
+  EXPECT_EQ(c->tensors()[1234567].name, "t1234567");
+  EXPECT_EQ(c->find("t999")->name, "t999");
+}
+
 }  // namespace
 }  // namespace pte

@@ -34,7 +34,16 @@ std::string export_flags_json(const ExportOptions& o) {
   return j.dump();
 }
 
-ExportReport export_model(const ExportOptions& o, int threads, const PackProgress& progress) {
+std::vector<std::string> export_inputs(const ExportOptions& o) {
+  std::vector<std::string> inputs = {o.checkpoint, o.params};
+  for (const AdapterSpec& a : o.adapters) {
+    inputs.push_back(a.checkpoint);
+    inputs.push_back(a.config);
+  }
+  return inputs;
+}
+
+ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress) {
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   validate_options(o);
@@ -56,7 +65,7 @@ ExportReport export_model(const ExportOptions& o, int threads, const PackProgres
   program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
   program.metadata["export_flags"] = TextValue{export_flags_json(o)};
   const auto t_passes = Clock::now();
-  report.pack = pack_program(program, checkpoints, o.output, threads, PTE_VERSION_STRING, progress);
+  report.pack = pack_program(program, checkpoints, output, threads, PTE_VERSION_STRING, progress);
   const auto t_end = Clock::now();
 
   report.warnings = params.warnings;

@@ -18,8 +18,13 @@ struct ExportReport {
   double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0;
 };
 
-// Throws pte::Error for invalid options or input; leaves no output file then.
-ExportReport export_model(const ExportOptions& options, int threads, const PackProgress& progress = {});
+// Writes into `output` without committing it (the caller names it, or keeps it unnamed).
+// Throws pte::Error for invalid options or input.
+ExportReport export_model(const ExportOptions& options, int threads, OutputFile& output,
+                          const PackProgress& progress = {});
+
+// Every file the export reads (checkpoint, params, adapters), for checked_output_path.
+std::vector<std::string> export_inputs(const ExportOptions& options);
 
 // The export flags as recorded in the file's `export_flags` metadata (JSON).
 std::string export_flags_json(const ExportOptions& options);

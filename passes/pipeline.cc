@@ -3,6 +3,7 @@
 #include "passes/graph_breaks.h"
 #include "passes/quantize_weights.h"
 #include "passes/split_linears.h"
+#include "exporter/program/verify_program.h"
 
 namespace pte {
 
@@ -17,8 +18,11 @@ std::vector<Pass> export_pipeline(const ExportOptions& options) {
 
 std::vector<std::string> run_pipeline(Program& program, const ExportOptions& options) {
   std::vector<std::string> log;
-  for (const Pass& pass : export_pipeline(options))
+  verify_program(program, "the model builder");
+  for (const Pass& pass : export_pipeline(options)) {
     log.push_back(std::string(pass.name) + ": " + pass.run(program, options));
+    verify_program(program, std::string("pass ") + pass.name);
+  }
   return log;
 }
 

@@ -87,10 +87,11 @@ void PieceGraph::read_values(const graph::PieceGraph& proto) {
     if (!valid_dtype(v.dtype())) fail(where + " has invalid dtype " + std::to_string(v.dtype()));
     g.dtype = static_cast<DType>(v.dtype());
     g.shape.assign(v.shape().begin(), v.shape().end());
-    int64_t n = checked_numel(g.shape, kMaxTensorElements);
+    const int64_t limit = v.has_constant() ? kMaxConstantElements : kMaxTensorElements;
+    int64_t n = checked_numel(g.shape, limit);
     if (n < 0)
       fail(where + " shape " + shape_string(g.shape) + " has a negative dimension or more than " +
-           std::to_string(kMaxTensorElements) + " elements");
+           std::to_string(limit) + " elements");
     if (v.has_constant()) read_constant(v.constant(), n, where, g);
     values_.push_back(std::move(g));
   }

@@ -8,14 +8,15 @@
 #include <vector>
 
 #include "common/dtype.h"
+#include "schema/limits.h"
 
 namespace pte::runtime {
 
 using Shape = std::vector<int64_t>;
 
 // Upper bound on the elements of any tensor the runtime allocates, so that a corrupt shape
-// cannot request an unbounded amount of memory (2^28 floats = 1 GiB).
-constexpr int64_t kMaxTensorElements = int64_t{1} << 28;
+// cannot request an unbounded amount of memory (the format's bound, schema/limits.h).
+constexpr int64_t kMaxTensorElements = kMaxActivationElements;
 
 // Element count, or -1 when a dimension is negative or the product overflows `limit`.
 int64_t checked_numel(std::span<const int64_t> shape, int64_t limit);

@@ -11,6 +11,7 @@
 #include "exporter/cli/human_bytes.h"
 #include "exporter/cli/progress_bar.h"
 #include "exporter/export_model.h"
+#include "exporter/packer/output_path.h"
 
 namespace pte::cli {
 namespace {
@@ -42,11 +43,14 @@ void run_export(ExportArgs& args) {
   for (size_t i = 0; i + 2 < args.adapter_words.size(); i += 3)
     o.adapters.push_back({args.adapter_words[i], args.adapter_words[i + 1], args.adapter_words[i + 2]});
   const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  validate_options(o);
+  OutputFile output(checked_output_path(o.output, export_inputs(o)));
   ExportReport report;
   {
     ProgressBar bar("pte export: weights");
-    report = export_model(o, threads, [&bar](size_t done, size_t total) { bar.update(done, total); });
+    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); });
   }
+  output.commit();
   const PackReport& r = report.pack;
   for (const std::string& w : report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const std::string& n : report.notes) std::fprintf(stderr, "note: %s\n", n.c_str());

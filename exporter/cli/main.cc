@@ -1,4 +1,5 @@
 // pte: export Llama checkpoints to .pte files, run them, inspect them.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -9,6 +10,9 @@
 #include "exporter/version.h"
 
 int main(int argc, char** argv) {
+  // Past `ulimit -f`, a write then fails with EFBIG and the export stops with an error (removing
+  // its temporary file) instead of the process being killed by SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"pte: ahead-of-time exporter and verifier for on-device Llama models"};
   app.set_version_flag("--version", PTE_VERSION_STRING);
   app.require_subcommand(1);

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "exporter/cli/commands.h"
+#include "exporter/cli/token_ids.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/npy_writer.h"
 #include "runtime-check/parallel.h"
@@ -27,23 +28,14 @@ struct RunArgs {
   std::string method = "forward";
   std::string prompt;
   std::string tokenizer;
-  std::vector<int64_t> prompt_ids;
-  std::vector<int64_t> stop_ids;
+  std::vector<std::string> prompt_ids;
+  std::vector<std::string> stop_ids;
   int64_t max_new_tokens = 64;
   bool no_bos = false;
   bool json = false;
   std::string logits_out;
   int threads = 0;
 };
-
-std::vector<int32_t> to_token_ids(const std::vector<int64_t>& ids, const char* flag) {
-  std::vector<int32_t> out;
-  for (int64_t id : ids) {
-    if (id < 0 || id > INT32_MAX) throw Error(std::string(flag) + ": token id " + std::to_string(id) + " is out of range");
-    out.push_back(static_cast<int32_t>(id));
-  }
-  return out;
-}
 
 double per_second(size_t count, double seconds) { return seconds > 0 ? static_cast<double>(count) / seconds : 0.0; }
 
@@ -64,7 +56,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
                   " tokens but " + a.model + " has vocab_size " + std::to_string(runner.layout().vocab_size));
   }
   std::vector<int32_t> prompt = has_prompt ? tokenizer->encode(a.prompt, !a.no_bos)
-                                           : to_token_ids(a.prompt_ids, "--prompt_ids");
+                                           : parse_token_ids(a.prompt_ids, "--prompt_ids");
   for (int32_t id : prompt)
     if (id >= runner.layout().vocab_size)
       throw Error("pte run: prompt token " + std::to_string(id) + " is outside the vocabulary of " + a.model +
@@ -72,7 +64,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
 
   runtime::GenerateOptions options;
   options.max_new_tokens = a.max_new_tokens;
-  options.stop_ids = to_token_ids(a.stop_ids, "--stop_ids");
+  options.stop_ids = parse_token_ids(a.stop_ids, "--stop_ids", /*allow_empty=*/true);
   options.keep_logits = !a.logits_out.empty();
 
   int32_t previous = prompt.empty() ? -1 : prompt.back();

@@ -28,7 +28,9 @@
 
 #include "common/error.h"
 #include "exporter/cli/commands.h"
+#include "exporter/cli/token_ids.h"
 #include "exporter/export_model.h"
+#include "exporter/packer/output_file.h"
 #include "exporter/program/export_options.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/parallel.h"
@@ -41,7 +43,7 @@ namespace {
 struct VerifyArgs {
   std::string model, checkpoint, params;
   std::string method = "forward";
-  std::vector<int64_t> prompt_ids = {1};
+  std::vector<std::string> prompt_ids = {"1"};
   std::vector<std::string> adapter_files;  // --adapter CKPT CONFIG
   int64_t tokens = 128;
   double min_top1 = 0, max_kld = 0;
@@ -52,37 +54,11 @@ struct VerifyArgs {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// A unique file in $TMPDIR (or /tmp), removed when this goes out of scope, however it does.
-class TemporaryFile {
- public:
-  TemporaryFile() {
-    const char* env = std::getenv("TMPDIR");
-    std::string dir = env && *env ? env : "/tmp";
-    std::string pattern = dir + "/pte-verify-reference-XXXXXX.pte";
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    int fd = ::mkstemps(buf.data(), 4);
-    if (fd < 0)
-      throw Error(dir + ": cannot create the temporary reference file (set TMPDIR to a writable folder): " +
-                  std::strerror(errno));
-    ::close(fd);
-    path_ = buf.data();
-  }
-  ~TemporaryFile() { remove(); }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-
-  const std::string& path() const { return path_; }
-  // Safe once the file is mapped: the mapping outlives the name.
-  void remove() {
-    if (!removed_) ::unlink(path_.c_str());
-    removed_ = true;
-  }
-
- private:
-  std::string path_;
-  bool removed_ = false;
-};
+// $TMPDIR, else /tmp: where the reference is written, as a file without a name.
+std::string temporary_folder() {
+  const char* env = std::getenv("TMPDIR");
+  return env && *env ? env : "/tmp";
+}
 
 // The context the file was exported with: from its export_flags, else from its runner layout.
 struct ExportShape {
@@ -120,13 +96,12 @@ AdapterSpec adapter_spec(const VerifyArgs& a, const runtime::LoadedProgram& file
 }
 
 // Builds the float32 reference program for `shape` (with `adapter` when given: then methods
-// forward and NAME) and packs it to `path`.
+// forward and NAME) and packs it into `out`.
 void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::optional<AdapterSpec>& adapter,
-                    const std::string& path, int threads) {
+                    OutputFile& out, int threads) {
   ExportOptions o;
   o.checkpoint = a.checkpoint;
   o.params = a.params;
-  o.output = path;
   o.max_context_len = shape.max_context_len;
   o.input_len = shape.input_len;
   o.dtype = DType::F32;
@@ -138,7 +113,7 @@ void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::op
   o.threads = threads;
   if (adapter) o.adapters = {*adapter};
   try {
-    export_model(o, threads);
+    export_model(o, threads, out);
   } catch (const Error& e) {
     const bool adapter_error = std::string(e.what()).rfind("adapter '", 0) == 0;
     if (!adapter || !adapter_error || a.adapter_files.size() == 2) throw;
@@ -164,7 +139,7 @@ void check_same_model(const VerifyArgs& a, const runtime::LoadedProgram& file, c
 
 std::vector<int32_t> prompt_tokens(const VerifyArgs& a, int64_t vocab_size) {
   std::vector<int32_t> out;
-  for (int64_t id : a.prompt_ids) {
+  for (int32_t id : parse_token_ids(a.prompt_ids, "--prompt_ids")) {
     if (id < 0 || id >= vocab_size)
       throw Error("--prompt_ids: token " + std::to_string(id) + " is outside the vocabulary of " + a.model +
                   " (vocab_size " + std::to_string(vocab_size) + ")");
@@ -224,10 +199,14 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   // the same cache length from max_context_len + input_len - 1 (its extra RoPE rows go unused).
   if (file_runner.is_pair()) shape.max_context_len += shape.input_len - 1;
 
-  TemporaryFile temp;
-  pack_reference(a, shape, adapter, temp.path(), threads);
-  runtime::LoadedProgram ref(temp.path());
-  temp.remove();  // mapped: the disk space is released when `ref` closes
+  // The reference never has a name: a killed verify leaves nothing in $TMPDIR.
+  std::optional<runtime::LoadedProgram> ref_file;
+  {
+    OutputFile temp = OutputFile::unnamed(temporary_folder());
+    pack_reference(a, shape, adapter, temp, threads);
+    ref_file.emplace(temp.readable_path());  // the mapping keeps the data once `temp` closes
+  }
+  const runtime::LoadedProgram& ref = *ref_file;
   runtime::Runner ref_runner(ref, adapter ? adapter->name : "forward");
   check_same_model(a, file, file_runner, ref, ref_runner);
   const double build_seconds = seconds_since(t0);
@@ -309,8 +288,8 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
   cmd->footer(
       "The reference is the checkpoint exported in float32 without quantization or splitting, with the\n"
-      "file's max_context_len and input_len, written to a temporary file in $TMPDIR (default /tmp) and\n"
-      "removed when done: it needs 4 bytes of disk per model parameter. Exits 1 when a threshold fails.\n"
+      "file's max_context_len and input_len, written to an unnamed temporary file in $TMPDIR (default /tmp)\n"
+      "that disappears when verify ends, however it ends: it needs 4 bytes of disk per model parameter. Exits 1 when a threshold fails.\n"
       "An adapter's reference includes the same adapter; adapter paths recorded relative to the export's\n"
       "working folder are resolved relative to the current one.");
   cmd->callback([args, min_top1, max_kld] { verify(*args, min_top1->count() > 0, max_kld->count() > 0); });

@@ -1,6 +1,7 @@
 #include "exporter/packer/output_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,31 +13,153 @@
 #include "common/error.h"
 
 namespace pte {
+namespace {
 
-OutputFile::OutputFile(const std::string& destination) : destination_(destination) {
+// Named temporary files to remove when a signal ends the process. A fixed table of fixed
+// buffers: the handler may only read memory and call async-signal-safe functions (unlink).
+constexpr int kMaxPending = 8;
+constexpr size_t kMaxPath = 4096;
+char g_pending[kMaxPending][kMaxPath];
+volatile sig_atomic_t g_pending_used[kMaxPending];
+
+extern "C" void remove_pending_and_reraise(int sig) {
+  for (int i = 0; i < kMaxPending; ++i)
+    if (g_pending_used[i]) ::unlink(g_pending[i]);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_cleanup_handlers() {
+  static bool installed = false;
+  if (installed) return;
+  installed = true;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old{};
+    ::sigaction(sig, nullptr, &old);
+    if (old.sa_handler == SIG_IGN) continue;  // e.g. under nohup: stay ignored
+    struct sigaction sa{};
+    sa.sa_handler = remove_pending_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
+int register_pending(const std::string& path) {
+  if (path.size() >= kMaxPath) return -1;
+  install_cleanup_handlers();
+  for (int i = 0; i < kMaxPending; ++i)
+    if (!g_pending_used[i]) {
+      std::memcpy(g_pending[i], path.c_str(), path.size() + 1);
+      g_pending_used[i] = 1;
+      return i;
+    }
+  return -1;
+}
+
+void unregister_pending(const std::string& path) {
+  for (int i = 0; i < kMaxPending; ++i)
+    if (g_pending_used[i] && path == g_pending[i]) g_pending_used[i] = 0;
+}
+
+std::string folder_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+mode_t creation_mode() {
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  return 0666 & ~mask;
+}
+
+// Signals that would end the process are held back while the file gets its name.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
+    ::pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_;
+};
+
+}  // namespace
+
+OutputFile::OutputFile(const std::string& destination, Naming naming)
+    : destination_(destination), folder_(folder_of(destination)) {
+  if (naming == Naming::Auto) {
+    fd_ = ::open(folder_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+    if (fd_ >= 0) return;  // created with mode 0666 & ~umask
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT)
+      throw Error(destination + ": cannot create the output file in " + folder_ + ": " + std::strerror(errno));
+  }
   std::vector<char> tmpl(destination.begin(), destination.end());
   const std::string suffix = ".tmp.XXXXXX";
   tmpl.insert(tmpl.end(), suffix.begin(), suffix.end());
   tmpl.push_back('\0');
-  fd_ = ::mkstemp(tmpl.data());
-  if (fd_ < 0) throw Error(destination + ": cannot create the output file: " + std::strerror(errno));
-  temp_path_ = tmpl.data();
-  mode_t mask = ::umask(0);  // mkstemp makes 0600; give the file the usual permissions
-  ::umask(mask);
-  ::fchmod(fd_, 0666 & ~mask);
+  {
+    BlockedSignals hold;  // a signal between mkstemp and the registration must not leave the file
+    fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd_ < 0) throw Error(destination + ": cannot create the output file: " + std::strerror(errno));
+    temp_path_ = tmpl.data();
+    register_pending(temp_path_);
+  }
+  ::fchmod(fd_, creation_mode());  // mkstemp makes 0600
+}
+
+OutputFile OutputFile::unnamed(const std::string& folder) {
+  OutputFile f;
+  f.folder_ = folder;
+  f.fd_ = ::open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (f.fd_ >= 0) return f;
+  // No O_TMPFILE here: create a named file and remove its name at once; the open descriptor
+  // keeps the data.
+  std::vector<char> tmpl;
+  const std::string pattern = folder + "/pte-unnamed-XXXXXX";
+  tmpl.assign(pattern.begin(), pattern.end());
+  tmpl.push_back('\0');
+  BlockedSignals hold;
+  f.fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (f.fd_ < 0)
+    throw Error(folder + ": cannot create a temporary file (set TMPDIR to a writable folder): " +
+                std::strerror(errno));
+  ::unlink(tmpl.data());
+  return f;
+}
+
+OutputFile::OutputFile(OutputFile&& other) noexcept
+    : destination_(std::move(other.destination_)),
+      folder_(std::move(other.folder_)),
+      temp_path_(std::move(other.temp_path_)),
+      fd_(other.fd_),
+      committed_(other.committed_),
+      bytes_written_(other.bytes_written_) {
+  other.fd_ = -1;
+  other.temp_path_.clear();
+  other.committed_ = true;
 }
 
 OutputFile::~OutputFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temp_path_.c_str());
+  if (!committed_ && !temp_path_.empty()) {
+    ::unlink(temp_path_.c_str());
+    unregister_pending(temp_path_);
+  }
 }
+
+std::string OutputFile::readable_path() const { return "/proc/self/fd/" + std::to_string(fd_); }
 
 void OutputFile::write_at(uint64_t offset, const void* data, size_t size) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
     ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(destination_ + ": write failed: " + std::strerror(errno));
+    if (n <= 0) throw Error((destination_.empty() ? folder_ : destination_) + ": write failed: " + std::strerror(errno));
     p += n; size -= static_cast<size_t>(n); offset += static_cast<uint64_t>(n);
     bytes_written_ += static_cast<uint64_t>(n);
   }
@@ -58,10 +181,33 @@ void OutputFile::truncate(uint64_t size) {
 }
 
 void OutputFile::commit() {
+  if (destination_.empty()) throw Error("internal: an unnamed output file cannot be committed");
   // No fsync: the rename makes a complete file appear atomically for every reader; waiting
   // for the disk (most of a second per GB) would only add durability across a power loss.
-  if (::rename(temp_path_.c_str(), destination_.c_str()) != 0)
-    throw Error(destination_ + ": cannot rename the finished file into place: " + std::strerror(errno));
+  BlockedSignals hold;
+  if (temp_path_.empty()) {
+    // linkat cannot replace a name: link under a fresh temporary name, then rename over the
+    // destination. Signals are held, so only SIGKILL in these two calls can leave the name.
+    for (int attempt = 0;; ++attempt) {
+      char suffix[32];
+      std::snprintf(suffix, sizeof suffix, ".tmp.%d.%d", static_cast<int>(::getpid()), attempt);
+      const std::string name = destination_ + suffix;
+      if (::linkat(AT_FDCWD, readable_path().c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+        temp_path_ = name;
+        break;
+      }
+      if (errno != EEXIST || attempt > 100)
+        throw Error(destination_ + ": cannot name the finished file: " + std::strerror(errno));
+    }
+  }
+  if (::rename(temp_path_.c_str(), destination_.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(temp_path_.c_str());
+    unregister_pending(temp_path_);
+    temp_path_.clear();
+    throw Error(destination_ + ": cannot rename the finished file into place: " + std::strerror(e));
+  }
+  unregister_pending(temp_path_);
   committed_ = true;
 }
 

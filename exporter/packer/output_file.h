@@ -1,6 +1,13 @@
 #pragma once
-// The output .pte while it is being written: a temporary file next to the destination that is
-// renamed over it on commit() and removed if the export fails, so no partial file is ever left.
+// The output .pte while it is being written, so that no partial file is ever left behind, even
+// when the process is killed:
+// - Where the file system supports it, an unnamed file (O_TMPFILE) in the destination's
+//   folder: nothing has a name until commit() links it and renames it over the destination, so
+//   SIGKILL, a crash or a full disk leave nothing (and the previous file intact).
+// - Elsewhere, a named temporary file next to the destination, removed by the destructor on
+//   every error path and by a handler for SIGINT, SIGTERM and SIGHUP (only SIGKILL can leave it).
+// unnamed() makes a file that never gets a name (pte verify's reference): it is read back
+// through readable_path() and disappears when the last descriptor or mapping of it closes.
 #include <cstdint>
 #include <string>
 
@@ -8,20 +15,30 @@ namespace pte {
 
 class OutputFile {
  public:
-  explicit OutputFile(const std::string& destination);
+  enum class Naming { Auto, NamedTemporary };  // NamedTemporary: the fallback, forced (tests)
+
+  explicit OutputFile(const std::string& destination, Naming naming = Naming::Auto);
+  static OutputFile unnamed(const std::string& folder);
   ~OutputFile();  // removes the temporary file unless committed
+  OutputFile(OutputFile&& other) noexcept;
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
+  OutputFile& operator=(OutputFile&&) = delete;
 
   void write_at(uint64_t offset, const void* data, size_t size);
   void read_at(uint64_t offset, void* data, size_t size) const;
   void truncate(uint64_t size);
-  void commit();  // renames the finished file onto the destination
+  void commit();  // gives the finished file the destination's name (atomically replacing it)
   uint64_t bytes_written() const { return bytes_written_; }
+  bool is_unnamed_while_written() const { return temp_path_.empty(); }
+  // A path that opens this very file (/proc/self/fd/N) while it is open.
+  std::string readable_path() const;
 
  private:
-  std::string destination_;
-  std::string temp_path_;
+  OutputFile() = default;
+  std::string destination_;  // empty for unnamed()
+  std::string folder_;
+  std::string temp_path_;    // empty while the file has no name
   int fd_ = -1;
   bool committed_ = false;
   uint64_t bytes_written_ = 0;

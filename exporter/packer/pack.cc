@@ -69,9 +69,8 @@ std::map<std::string, uint64_t> method_sizes(const Program& program, const std::
 
 }  // namespace
 
-PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,
-                        const std::string& output_path, int threads,
-                        const std::string& exporter_version, const PackProgress& progress) {
+PackReport pack_program(const Program& program, const CheckpointSet& checkpoints, OutputFile& file,
+                        int threads, const std::string& exporter_version, const PackProgress& progress) {
   std::vector<InMemoryBlob> small;
   for (const Method& m : program.methods)
     for (size_t i = 0; i < m.pieces.size(); ++i)
@@ -88,7 +87,6 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   const size_t container_size = build_container(program, placeholders, exporter_version).size();
   const uint64_t segment_offset = align_up(kHeaderSize + container_size, kSegmentAlignment);
 
-  OutputFile file(output_path);
   SegmentWriter segment(file, segment_offset);
   for (const InMemoryBlob& b : small) segment.add(b.key, b.bytes);
 
@@ -132,7 +130,6 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   file.write_at(kHeaderSize, container.data(), container.size());
   file.write_at(kHeaderSize + container.size(), gap.data(), gap.size());
   file.truncate(header.file_size);
-  file.commit();
 
   report.file_size = header.file_size;
   report.bytes_read = stats.bytes_read;

@@ -1,14 +1,15 @@
 #pragma once
 // Writes a Program to a .pte file (schema/FORMAT.md): piece payloads and metadata tables first,
 // then the weights, computed one recipe at a time on worker threads and streamed to the file
-// in a fixed order, so the bytes never depend on the thread count. The file appears under its
-// name only when complete.
+// in a fixed order, so the bytes never depend on the thread count. The caller commits the
+// OutputFile, so the file appears under its name only when complete.
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
 
 #include "exporter/checkpoint/checkpoint.h"
+#include "exporter/packer/output_file.h"
 #include "exporter/program/program.h"
 
 namespace pte {
@@ -26,11 +27,18 @@ struct PackReport {
 // Called on the packing thread after each weight recipe is written: (done, total).
 using PackProgress = std::function<void(size_t done, size_t total)>;
 
-PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,
-                        const std::string& output_path, int threads,
-                        const std::string& exporter_version, const PackProgress& progress = {});
+PackReport pack_program(const Program& program, const CheckpointSet& checkpoints, OutputFile& output,
+                        int threads, const std::string& exporter_version, const PackProgress& progress = {});
 
-// A program that reads only the base checkpoint.
+// Packs to `output_path` and commits (a program that reads only the base checkpoint, or a set).
+inline PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,
+                               const std::string& output_path, int threads,
+                               const std::string& exporter_version, const PackProgress& progress = {}) {
+  OutputFile file(output_path);
+  PackReport report = pack_program(program, checkpoints, file, threads, exporter_version, progress);
+  file.commit();
+  return report;
+}
 inline PackReport pack_program(const Program& program, const Checkpoint& checkpoint,
                                const std::string& output_path, int threads,
                                const std::string& exporter_version, const PackProgress& progress = {}) {

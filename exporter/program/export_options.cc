@@ -49,18 +49,24 @@ std::string embedding_quantize_name(const std::optional<EmbeddingQuantization>& 
 }
 
 void validate_options(const ExportOptions& o) {
-  if (o.input_len < 1) throw Error("--input_len must be at least 1, found " + std::to_string(o.input_len));
+  auto in_range = [](const char* flag, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      throw Error(std::string(flag) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                  ", found " + std::to_string(v));
+  };
+  in_range("--input_len", o.input_len, 1, kMaxInputLen);
+  in_range("--max_context_len", o.max_context_len, 2, kMaxContextLen);
   if (o.max_context_len <= o.input_len)
     throw Error("--max_context_len (" + std::to_string(o.max_context_len) +
                 ") must be larger than --input_len (" + std::to_string(o.input_len) + ")");
+  in_range("--max_splits", o.max_splits, 1, kMaxSplits);
+  in_range("--threads", o.threads, 0, kMaxThreads);
   if (o.dtype != DType::F16 && o.dtype != DType::F32)
     throw Error(std::string("--dtype must be fp16 or fp32, found ") + dtype_name(o.dtype));
   if (o.target_split_size < 1) throw Error("--target_split_size must be at least 1");
-  if (o.max_splits < 1) throw Error("--max_splits must be at least 1");
   if (o.blocks_per_piece < 0) throw Error("--blocks_per_piece must be 0 (one piece for all blocks) or positive");
   if (o.blocks_per_piece > 0 && !o.graph_breaks)
     throw Error("--blocks_per_piece cuts the blocks into pieces; it cannot be combined with --no_graph_breaks");
-  if (o.threads < 0) throw Error("--threads must be 0 (all cores) or positive");
 }
 
 }  // namespace pte

@@ -45,6 +45,13 @@ LinearQuantization parse_linear_quantize(const std::string& text);
 const char* linear_quantize_name(LinearQuantization q);
 std::string embedding_quantize_name(const std::optional<EmbeddingQuantization>& q);
 
+// Documented bounds of the flags (README). Method I/O must also fit the format's tensor bound
+// (schema/limits.h), which verify_program checks once the model's sizes are known.
+constexpr int64_t kMaxInputLen = 4096;
+constexpr int64_t kMaxContextLen = int64_t{1} << 20;
+constexpr int64_t kMaxSplits = 1024;
+constexpr int64_t kMaxThreads = 1024;
+
 // Range and consistency checks that need no checkpoint; throws pte::Error.
 void validate_options(const ExportOptions& options);
 

@@ -1,2 +1,2 @@
 #pragma once
-#define PTE_VERSION_STRING "pte 0.1.0"
+#define PTE_VERSION_STRING "pte 0.2.0"

@@ -1,5 +1,6 @@
 #include "runtime-check/loaded_program.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -57,10 +58,14 @@ bool aligned_longs(const flatbuffers::Vector<int64_t>* v) {
 void LoadedProgram::fail(const std::string& what) const { throw Error(path() + ": " + what); }
 
 LoadedProgram::LoadedProgram(const std::string& path, LoadOptions options) : file_(path) {
-  if (file_.size() < kHeaderSize)
-    fail("file is " + std::to_string(file_.size()) + " bytes, smaller than the 64-byte .pte header");
-  std::memcpy(&header_, file_.data(), kHeaderSize);
+  if (file_.size() < kDigestedHeaderBytes)
+    fail("file is " + std::to_string(file_.size()) + " bytes, smaller than a .pte header");
+  std::memcpy(&header_, file_.data(), std::min<size_t>(kHeaderSize, file_.size()));
   if (std::string problem = check_header(header_, file_.size()); !problem.empty()) fail(problem);
+  const Sha256Digest digest =
+      container_digest(header_, file_.data() + kHeaderSize, header_.segment_offset - kHeaderSize);
+  if (std::memcmp(digest.data(), header_.container_sha256, digest.size()) != 0)
+    fail("the container does not match the header's container_sha256 (the file is corrupt)");
   if (header_.flatbuffer_size >= FLATBUFFERS_MAX_BUFFER_SIZE)
     fail("flatbuffer_size " + std::to_string(header_.flatbuffer_size) + " exceeds the FlatBuffers limit");
 
@@ -70,7 +75,8 @@ LoadedProgram::LoadedProgram(const std::string& path, LoadOptions options) : fil
     fail("the container flatbuffer is corrupt or lacks the PTE1 identifier (FlatBuffers verifier failed)");
   program_ = fb::GetProgram(fb_data);
   if (program_->format_version() != kFormatVersion)
-    fail("flatbuffer format_version is " + std::to_string(program_->format_version()) + ", expected 1");
+    fail("flatbuffer format_version is " + std::to_string(program_->format_version()) + ", expected " +
+         std::to_string(kFormatVersion));
 
   check_blobs();
   check_methods();

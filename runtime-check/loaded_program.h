@@ -17,7 +17,9 @@
 namespace pte::runtime {
 
 struct LoadOptions {
-  bool check_hashes = false;  // also compare every blob with its SHA-256
+  // Compare every blob with its SHA-256 before anything is used (the container itself is always
+  // checked against the header's digest). Off only when the caller has just checked the file.
+  bool check_hashes = true;
 };
 
 struct IntTensorValue {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_input.h"
 #include "common/sha256.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/human_bytes.h"
@@ -22,12 +23,12 @@ namespace {
 
 using runtime::LoadedProgram;
 using runtime::view;
-using Json = nlohmann::ordered_json;
+using Json = nlohmann::ordered_json;  // output order; parsed input is nlohmann::json
 
 struct InspectArgs {
   std::string file;
   bool json = false;
-  bool check_hashes = false;
+  bool no_check_hashes = false;
 };
 
 std::string join(const std::vector<std::string>& items) {
@@ -75,7 +76,7 @@ Json metadata_json(const fb::MetaEntry& e) {
 Json methods_metadata(const LoadedProgram& program) {
   const fb::MetaEntry* e = program.find_metadata("methods");
   if (!e || !e->value_as_Text()) return Json::array();
-  Json j = Json::parse(std::string(view(e->value_as_Text()->value())), nullptr, false);
+  Json j = parse_untrusted_json(view(e->value_as_Text()->value()), program.path() + ": metadata 'methods'").value;
   return j.is_array() ? j : Json::array();
 }
 
@@ -205,7 +206,12 @@ void print_method(const Json& m) {
 
 // The `methods` metadata, one line per method, when it parses as the exporter writes it.
 bool print_methods_metadata(const std::string& text) {
-  Json list = Json::parse(text, nullptr, false);
+  Json list;
+  try {
+    list = parse_untrusted_json(text, "metadata 'methods'").value;
+  } catch (const Error&) {
+    return false;  // printed as plain text instead
+  }
   if (!list.is_array()) return false;
   std::printf("  %-24s %zu method%s:\n", "methods", list.size(), list.size() == 1 ? "" : "s");
   for (const Json& m : list) {
@@ -288,8 +294,8 @@ void print_text(const LoadedProgram& program, const Json& j) {
 }
 
 void inspect(const InspectArgs& a) {
-  LoadedProgram program(a.file, {.check_hashes = a.check_hashes});
-  Json j = describe(program, a.check_hashes);
+  LoadedProgram program(a.file, {.check_hashes = !a.no_check_hashes});
+  Json j = describe(program, !a.no_check_hashes);
   if (a.json)
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
@@ -303,7 +309,8 @@ void add_inspect_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("inspect", "Validate a .pte and describe its methods, blobs and metadata");
   cmd->add_option("file", args->file, ".pte file")->required();
   cmd->add_flag("--json", args->json, "print one JSON object");
-  cmd->add_flag("--check_hashes", args->check_hashes, "also check every blob against its SHA-256");
+  cmd->add_flag("--no_check_hashes", args->no_check_hashes,
+                "skip the check of every blob against its SHA-256 (done by default; the container is always checked)");
   cmd->callback([args] { inspect(*args); });
 }
 

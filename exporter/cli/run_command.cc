@@ -30,6 +30,7 @@ struct RunArgs {
   std::string tokenizer;
   std::vector<std::string> prompt_ids;
   std::vector<std::string> stop_ids;
+  bool no_check_hashes = false;
   int64_t max_new_tokens = 64;
   bool no_bos = false;
   bool json = false;
@@ -46,7 +47,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   if (a.threads < 0) throw Error("pte run: --threads must be >= 0");
   if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
 
-  runtime::LoadedProgram program(a.model);
+  runtime::LoadedProgram program(a.model, {.check_hashes = !a.no_check_hashes});
   runtime::Runner runner(program, a.method);
   std::optional<runtime::Tokenizer> tokenizer;
   if (!a.tokenizer.empty()) {
@@ -135,6 +136,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--stop_ids", args->stop_ids, "stop after generating one of these ids")->delimiter(',');
   cmd->add_flag("--no_bos", args->no_bos, "do not prepend BOS (id 1) to --prompt");
   cmd->add_flag("--json", args->json, "print one JSON object instead of the text");
+  cmd->add_flag("--no_check_hashes", args->no_check_hashes, "skip the SHA-256 check of every blob before running");
   cmd->add_option("--logits_out", args->logits_out,
                   "write every logits row to this .npy file (with a prefill/decode pair the prompt then goes "
                   "one token per decode call, so that every position has its row)");

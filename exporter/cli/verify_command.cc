@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_input.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/token_ids.h"
 #include "exporter/export_model.h"
@@ -48,6 +49,7 @@ struct VerifyArgs {
   int64_t tokens = 128;
   double min_top1 = 0, max_kld = 0;
   bool json = false;
+  bool no_check_hashes = false;
   int threads = 0;
 };
 
@@ -75,7 +77,7 @@ int64_t flag_int(const nlohmann::json& flags, const char* field, const runtime::
 
 ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::RunnerLayout& layout) {
   if (!file.has_metadata("export_flags")) return {layout.max_context_len, layout.input_len};
-  nlohmann::json flags = nlohmann::json::parse(file.metadata_text("export_flags"), nullptr, false);
+  nlohmann::json flags = parse_untrusted_json(file.metadata_text("export_flags"), file.path() + ": metadata 'export_flags'").value;
   if (!flags.is_object()) file.fail("metadata 'export_flags': expected a JSON object");
   return {flag_int(flags, "max_context_len", file), flag_int(flags, "input_len", file)};
 }
@@ -86,7 +88,7 @@ AdapterSpec adapter_spec(const VerifyArgs& a, const runtime::LoadedProgram& file
   const std::string hint = "; give --adapter CKPT CONFIG, the files it was exported from";
   if (!file.has_metadata("export_flags"))
     file.fail("method '" + a.method + "' belongs to LoRA adapter '" + name + "' and the file has no export_flags" + hint);
-  nlohmann::json flags = nlohmann::json::parse(file.metadata_text("export_flags"), nullptr, false);
+  nlohmann::json flags = parse_untrusted_json(file.metadata_text("export_flags"), file.path() + ": metadata 'export_flags'").value;
   if (flags.is_object() && flags.contains("adapters") && flags["adapters"].is_array())
     for (const nlohmann::json& e : flags["adapters"])
       if (e.is_object() && e.value("name", "") == name && e.contains("checkpoint") && e["checkpoint"].is_string() &&
@@ -175,7 +177,7 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   if (!a.adapter_files.empty() && a.adapter_files.size() != 2)
     throw Error("--adapter takes two paths: CKPT CONFIG");
 
-  runtime::LoadedProgram file(a.model);
+  runtime::LoadedProgram file(a.model, {.check_hashes = !a.no_check_hashes});
   runtime::Runner file_runner(file, a.method);  // a Full method or a prefill/decode pair; throws listing the names
   ExportShape shape = export_shape_of(file, file_runner.layout());
   std::optional<AdapterSpec> adapter;
@@ -204,7 +206,7 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   {
     OutputFile temp = OutputFile::unnamed(temporary_folder());
     pack_reference(a, shape, adapter, temp, threads);
-    ref_file.emplace(temp.readable_path());  // the mapping keeps the data once `temp` closes
+    ref_file.emplace(temp.readable_path(), runtime::LoadOptions{.check_hashes = false});  // just written  // the mapping keeps the data once `temp` closes
   }
   const runtime::LoadedProgram& ref = *ref_file;
   runtime::Runner ref_runner(ref, adapter ? adapter->name : "forward");
@@ -285,6 +287,7 @@ void add_verify_command(CLI::App& app) {
   CLI::Option* max_kld = cmd->add_option("--max_kld", args->max_kld,
                                          "fail when the mean KL(reference||file), in nats, is above this");
   cmd->add_flag("--json", args->json, "print one JSON object");
+  cmd->add_flag("--no_check_hashes", args->no_check_hashes, "skip the SHA-256 check of every blob of the file");
   cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
   cmd->footer(
       "The reference is the checkpoint exported in float32 without quantization or splitting, with the\n"

@@ -21,8 +21,6 @@ struct InMemoryBlob {
   Bytes bytes;
 };
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
 // One weight recipe's blobs and their hashes, computed on a worker thread.
 struct ComputedWeight {
   std::vector<Bytes> blobs;
@@ -85,7 +83,7 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   for (const WeightRecipe* w : weights)
     for (const std::string& k : w->blob_keys()) placeholders.push_back(BlobRecord{k, 0, 0, 0, {}});
   const size_t container_size = build_container(program, placeholders, exporter_version).size();
-  const uint64_t segment_offset = align_up(kHeaderSize + container_size, kSegmentAlignment);
+  const uint64_t segment_offset = segment_offset_after(kHeaderSize + container_size);
 
   SegmentWriter segment(file, segment_offset);
   for (const InMemoryBlob& b : small) segment.add(b.key, b.bytes);
@@ -124,11 +122,12 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   header.segment_offset = segment_offset;
   header.segment_size = segment.size();
   header.file_size = segment_offset + segment.size();
-  // Zero the gap between flatbuffer and segment explicitly: the bytes are part of the output.
-  std::vector<uint8_t> gap(segment_offset - kHeaderSize - container.size(), 0);
+  // The container, then zeros up to the segment: every byte is part of the output and digested.
+  container.resize(segment_offset - kHeaderSize, 0);
+  const Sha256Digest digest = container_digest(header, container.data(), container.size());
+  std::memcpy(header.container_sha256, digest.data(), digest.size());
   file.write_at(0, &header, sizeof(header));
   file.write_at(kHeaderSize, container.data(), container.size());
-  file.write_at(kHeaderSize + container.size(), gap.data(), gap.size());
   file.truncate(header.file_size);
 
   report.file_size = header.file_size;

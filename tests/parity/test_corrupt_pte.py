@@ -108,7 +108,7 @@ def header_variants(data, h):
     changes = [
         ("magic", "8s", b"XTEPACK\0"),
         ("header_size", "<I", 63), ("header_size", "<I", 128),
-        ("format_version", "<I", 0), ("format_version", "<I", 2),
+        ("format_version", "<I", 0), ("format_version", "<I", 1), ("format_version", "<I", 3),
         ("flatbuffer_offset", "<Q", 0), ("flatbuffer_offset", "<Q", 63), ("flatbuffer_offset", "<Q", fo + 1),
         ("flatbuffer_offset", "<Q", size), ("flatbuffer_offset", "<Q", (1 << 64) - 8),
         ("flatbuffer_size", "<Q", 0), ("flatbuffer_size", "<Q", size), ("flatbuffer_size", "<Q", big),

@@ -49,8 +49,16 @@ TEST(Pack, LayoutFollowsTheFormatDocument) {
   FileHeader h;
   std::memcpy(&h, bytes.data(), sizeof h);
   EXPECT_EQ(check_header(h, bytes.size()), "");
-  EXPECT_EQ(h.flatbuffer_offset, 64u);
+  EXPECT_EQ(h.header_size, 96u);
+  EXPECT_EQ(h.format_version, 2u);
+  EXPECT_EQ(h.flatbuffer_offset, 96u);
   EXPECT_EQ(h.segment_offset % 4096, 0u);
+  EXPECT_EQ(h.segment_offset + h.segment_size, bytes.size());
+  // container_sha256 = SHA-256(header bytes [0, 64) ++ bytes [96, segment_offset)).
+  std::vector<uint8_t> digested(bytes.begin(), bytes.begin() + 64);
+  digested.insert(digested.end(), bytes.begin() + 96, bytes.begin() + static_cast<ptrdiff_t>(h.segment_offset));
+  const Sha256Digest container = sha256(digested.data(), digested.size());
+  EXPECT_TRUE(std::equal(container.begin(), container.end(), bytes.begin() + 64));
   flatbuffers::Verifier v(bytes.data() + h.flatbuffer_offset, h.flatbuffer_size);
   ASSERT_TRUE(fb::VerifyProgramBuffer(v));
   const fb::Program* prog = fb::GetProgram(bytes.data() + h.flatbuffer_offset);

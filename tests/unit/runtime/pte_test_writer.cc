@@ -135,9 +135,14 @@ std::vector<uint8_t> PteWriter::build() const {
   h.file_size = h.segment_offset + h.segment_size;
 
   std::vector<uint8_t> file(h.file_size, 0);
-  std::memcpy(file.data(), &h, kHeaderSize);
   std::memcpy(file.data() + kHeaderSize, fbb.GetBufferPointer(), fbb.GetSize());
   if (!segment.empty()) std::memcpy(file.data() + h.segment_offset, segment.data(), segment.size());
+  // FORMAT.md §1: SHA-256 of header bytes [0, 64) then bytes [96, segment_offset).
+  std::vector<uint8_t> digested(reinterpret_cast<const uint8_t*>(&h), reinterpret_cast<const uint8_t*>(&h) + 64);
+  digested.insert(digested.end(), file.begin() + kHeaderSize, file.begin() + static_cast<ptrdiff_t>(h.segment_offset));
+  const Sha256Digest digest = sha256(digested.data(), digested.size());
+  std::memcpy(h.container_sha256, digest.data(), 32);
+  std::memcpy(file.data(), &h, kHeaderSize);
   return file;
 }
 

@@ -64,7 +64,7 @@ class PteWriter {
   bool sort_blobs = true;                            // false: keep insertion order (allows duplicates)
   std::map<std::string, uint64_t> offset_override;  // blob key -> offset written in the table
   std::map<std::string, uint32_t> alignment_override;
-  uint32_t flatbuffer_format_version = 1;
+  uint32_t flatbuffer_format_version = 2;
   const char* identifier = "PTE1";
 
  private:

@@ -96,7 +96,9 @@ TEST(RuntimeLoader, RejectsBadHeaders) {
   std::vector<std::pair<std::string, std::function<void(FileHeader&)>>> cases = {
       {"magic", [](FileHeader& x) { x.magic[0] = 'X'; }},
       {"header_size", [](FileHeader& x) { x.header_size = 32; }},
-      {"format_version", [](FileHeader& x) { x.format_version = 2; }},
+      {"format_version", [](FileHeader& x) { x.format_version = 3; }},
+      {"reserved", [](FileHeader& x) { x.reserved = 1; }},
+      {"container digest", [](FileHeader& x) { x.container_sha256[5] ^= 1; }},
       {"file_size", [](FileHeader& x) { x.file_size += 1; }},
       {"flatbuffer_offset past the end", [](FileHeader& x) { x.flatbuffer_offset = x.file_size + 1; }},
       {"flatbuffer_offset inside the header", [](FileHeader& x) { x.flatbuffer_offset = 8; }},
@@ -199,10 +201,45 @@ TEST(RuntimeLoader, HashCheckFindsAChangedBlob) {
   EXPECT_NO_THROW(LoadedProgram(clean, {.check_hashes = true}));
   bytes[h.segment_offset + h.segment_size - 1] ^= 0x40;  // inside the last blob
   std::string changed = write_bytes(bytes);
-  EXPECT_NO_THROW(LoadedProgram{changed});
+  EXPECT_NO_THROW(LoadedProgram(changed, {.check_hashes = false}));
   EXPECT_THROW(LoadedProgram(changed, {.check_hashes = true}), Error);
-  LoadedProgram p(changed);
+  EXPECT_THROW(LoadedProgram{changed}, Error);  // checked by default
+  LoadedProgram p(changed, {.check_hashes = false});
   EXPECT_THROW(p.verify_hashes(), Error);
+}
+
+TEST(RuntimeLoader, VersionOneFilesAreRejectedWithAClearMessage) {
+  Bytes bytes = testing::ring_model().build();
+  FileHeader h = header_of(bytes);
+  h.format_version = 1;
+  h.header_size = 64;
+  set_header(bytes, h);
+  const std::string path = write_bytes(bytes);
+  try {
+    LoadedProgram p(path);
+    FAIL() << "a version 1 file was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": format_version is 1, written by pte 0.1 without a container digest; "
+                                            "this reader needs version 2: export the file again with this pte");
+  }
+}
+
+TEST(RuntimeLoader, AnyChangeOutsideTheSegmentBreaksTheContainerDigest) {
+  const Bytes good = testing::ring_model().build();
+  const FileHeader h = header_of(good);
+  for (uint64_t i : {uint64_t{20}, uint64_t{kHeaderSize + 4}, uint64_t{kHeaderSize + h.flatbuffer_size / 2},
+                     h.segment_offset - 1}) {
+    Bytes bytes = good;
+    bytes[i] ^= 0x01;
+    const std::string path = write_bytes(bytes);
+    std::string message;
+    try {
+      LoadedProgram p(path, {.check_hashes = false});
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    EXPECT_FALSE(message.empty()) << "byte " << i << " changed and accepted";
+  }
 }
 
 // Each byte of the flatbuffer and of the payload blob, changed in two ways: open and run must

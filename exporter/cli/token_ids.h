@@ -1,6 +1,6 @@
 #pragma once
 // Token ids given on the command line (--prompt_ids 1,403,407): each a decimal integer in
-// [0, INT32_MAX]. An empty list or an empty item is an error, never a silent 0.
+// [0, INT32_MAX]. An empty list (--prompt_ids "") is an error, never a silent 0.
 #include <charconv>
 #include <cstdint>
 #include <string>

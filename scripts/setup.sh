@@ -3,6 +3,7 @@
 set -euo pipefail
 packages=(
   cmake g++ make pkg-config
+  clang libclang-rt-14-dev
   nlohmann-json3-dev
   libzip-dev zipcmp zipmerge ziptool
   libprotobuf-dev protobuf-compiler

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
+#include "runtime-check/parallel.h"
 
 namespace pte::runtime {
 
@@ -197,18 +198,27 @@ std::span<const uint8_t> LoadedProgram::blob_bytes(std::string_view key) const {
 }
 
 void LoadedProgram::verify_hashes() const {
-  std::map<std::pair<uint64_t, uint64_t>, Sha256Digest> computed;  // shared storage hashed once
+  // Shared storage is hashed once; distinct ranges are hashed on the worker threads.
+  std::map<std::pair<uint64_t, uint64_t>, Sha256Digest> computed;
+  for (const fb::Blob* b : *program_->blobs()) computed.emplace(std::make_pair(b->offset(), b->size()), Sha256Digest{});
+  std::vector<std::pair<const std::pair<uint64_t, uint64_t>, Sha256Digest>*> ranges;
+  for (auto& entry : computed) ranges.push_back(&entry);
+  // Largest first, dealt round-robin: the threads get about the same number of bytes.
+  std::sort(ranges.begin(), ranges.end(), [](const auto* a, const auto* b) { return a->first.second > b->first.second; });
+  const size_t lanes = std::max<size_t>(1, std::min(thread_count(), ranges.size()));
+  parallel_for(lanes, header_.segment_size / lanes, [&](size_t begin, size_t end) {
+    for (size_t lane = begin; lane < end; ++lane)
+      for (size_t i = lane; i < ranges.size(); i += lanes) {
+        const auto [offset, size] = ranges[i]->first;
+        ranges[i]->second = sha256(file_.data() + header_.segment_offset + offset, static_cast<size_t>(size));
+      }
+  });
   for (const fb::Blob* b : *program_->blobs()) {
-    auto range = std::make_pair(b->offset(), b->size());
-    auto it = computed.find(range);
-    if (it == computed.end()) {
-      auto bytes = blob_bytes(*b);
-      it = computed.emplace(range, sha256(bytes.data(), bytes.size())).first;
-    }
-    if (std::memcmp(it->second.data(), b->sha256()->data(), 32) != 0)
+    const Sha256Digest& digest = computed.at(std::make_pair(b->offset(), b->size()));
+    if (std::memcmp(digest.data(), b->sha256()->data(), 32) != 0)
       fail("blob " + quoted(view(b->key())) + " does not match its SHA-256 (stored " +
            to_hex([&] { Sha256Digest d; std::memcpy(d.data(), b->sha256()->data(), 32); return d; }()) +
-           ", computed " + to_hex(it->second) + ")");
+           ", computed " + to_hex(digest) + ")");
   }
 }
 

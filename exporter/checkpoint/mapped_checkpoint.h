@@ -17,7 +17,6 @@ class MappedCheckpoint final : public Checkpoint {
   const MappedFile& file() const { return *file_; }
   void release(const TensorView& view) const override;
   void add_tensor(TensorView view) { tensors_.push_back(std::move(view)); }
-  void add_note(std::string note) { notes_.push_back(std::move(note)); }
   // Keeps `bytes` alive as long as the checkpoint and returns where they now live.
   const uint8_t* keep(std::vector<uint8_t> bytes);
 

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Hugging Face folders (Llama, Llama 3 rope_scaling, Qwen2, Qwen3, Mistral) against an eager
+PyTorch forward in HF's own formulation (hf_reference.py).
+
+    /usr/bin/python3 tests/parity/test_hf_parity.py --pte build/exporter/cli/pte --workdir /tmp/hf
+
+For each fixture of make_hf_fixtures.py, exported with `-c FOLDER` and no -p:
+  - fp32 unquantized (max_context_len 64, input_len 8): a 13-token prompt (longer than input_len)
+    and 40 greedy tokens; every logits row of the prompt and the first 20 decode steps within
+    1e-4 x max|logit| of the reference, and the 40 greedy tokens equal to the reference's;
+  - the default export (fp16, 8-bit embedding, c4w) runs, and `pte verify` passes --min_top1 0.5.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+import parity_util as pu
+from hf_reference import HFReference
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROMPT_LEN, NEW_TOKENS, COMPARED_STEPS, REL_TOL = 13, 40, 20, 1e-4
+SHAPE = ["--max_context_len", "64", "--input_len", "8"]
+
+
+def main():
+    ap = pu.parser(__doc__.split("\n")[0])
+    args = ap.parse_args()
+    pu.setup(args)
+    fixtures_dir = os.path.join(args.workdir, "fixtures")
+    pu.run([sys.executable, os.path.join(HERE, "make_hf_fixtures.py"), "--out", fixtures_dir])
+    import json
+    with open(os.path.join(fixtures_dir, "hf_fixtures.json")) as f:
+        fixtures = json.load(f)
+    rng = np.random.default_rng(20250101)
+    failures = []
+    print("%-28s %5s %10s %10s %9s %7s" % ("fixture", "rows", "max|diff|", "max|logit|", "rel", "tokens"))
+    for fx in fixtures:
+        name = fx["name"]
+        folder = os.path.join(fixtures_dir, fx["folder"])
+        out = os.path.join(args.workdir, name + ".fp32.pte")
+        npy = os.path.join(args.workdir, name + ".logits.npy")
+        try:
+            pu.run([args.pte, "export", "-c", folder, "-o", out] + pu.FP32_FLAGS + SHAPE)
+            ref = HFReference.load(folder)
+            prompt = rng.integers(0, ref.vocab, PROMPT_LEN).tolist()
+            if os.path.exists(npy):
+                os.remove(npy)
+            js = pu.run([args.pte, "run", "-m", out, "--prompt_ids", pu.ids_arg(prompt),
+                         "--max_new_tokens", str(NEW_TOKENS), "--json", "--logits_out", npy]).json()
+            gen = [int(t) for t in js["tokens"]]
+            got = np.load(npy)
+            rows = PROMPT_LEN + COMPARED_STEPS
+            want = ref.logits(prompt + gen[:COMPARED_STEPS]).numpy()
+            diff = float(np.abs(got[:rows].astype(np.float64) - want).max())
+            scale = float(np.abs(want).max())
+            ref_gen = ref.greedy(prompt, NEW_TOKENS)
+            same = sum(a == b for a, b in zip(gen, ref_gen))
+            print("%-28s %5d %10.3g %10.3g %9.2e %4d/%d" % (name, rows, diff, scale, diff / scale, same, NEW_TOKENS))
+            if not diff <= REL_TOL * scale:
+                failures.append("%s: max|diff| %.3g > %.0e * max|logit| %.3g" % (name, diff, REL_TOL, scale))
+            if gen != ref_gen:
+                failures.append("%s: greedy tokens differ: pte %s, reference %s" % (name, gen, ref_gen))
+
+            default = os.path.join(args.workdir, name + ".default.pte")
+            pu.run([args.pte, "export", "-c", folder, "-o", default] + SHAPE)
+            pu.run([args.pte, "run", "-m", default, "--prompt_ids", pu.ids_arg(prompt), "--max_new_tokens", "8"])
+            r = pu.run([args.pte, "verify", "-m", default, "-c", folder, "--prompt_ids", pu.ids_arg(prompt),
+                        "--min_top1", "0.5"], check=False)
+            if r.rc != 0:
+                failures.append("%s: pte verify of the default export failed: %s" % (name, r.stderr.strip()[-400:]))
+        except Exception as e:  # report every fixture, then fail
+            print("%-28s FAILED: %s" % (name, e))
+            failures.append("%s: %s" % (name, e))
+    return pu.finish(failures)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    sys.exit(main())

@@ -39,7 +39,7 @@ FIXTURES = [
          notes="Llama 3, MQA 4/1, rope_scaling llama3 factor 32, tied with both tensors stored, bf16"),
     dict(name="qwen2_bias_bf16", arch="Qwen2ForCausalLM", model_type="qwen2", storage="bf16", tie="head",
          config=dict(hidden_size=56, num_hidden_layers=2, num_attention_heads=7, num_key_value_heads=1,
-                     intermediate_size=112, vocab_size=113, rms_norm_eps=1e-6, rope_theta=1000000.0,
+                     intermediate_size=112, vocab_size=112, rms_norm_eps=1e-6, rope_theta=1000000.0,
                      use_sliding_window=False, sliding_window=16, max_window_layers=2),
          notes="Qwen2, q/k/v biases, tied (only lm_head stored), sliding window off, bf16"),
     dict(name="qwen3_qknorm_fp32", arch="Qwen3ForCausalLM", model_type="qwen3", storage="fp32", tie=None,

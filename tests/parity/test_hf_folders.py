@@ -164,11 +164,9 @@ def file_and_config(pte, fixtures, work, outdir):
 
 
 def main():
-    ap = pu.parser(__doc__.split("\n")[0])
-    args = ap.parse_args()
+    args = pu.parser(__doc__.split("\n")[0]).parse_args()
     pu.setup(args)
-    fixtures = os.path.join(args.workdir, "fixtures")
-    pu.run([sys.executable, os.path.join(HERE, "make_hf_fixtures.py"), "--out", fixtures])
+    fixtures, _ = pu.hf_fixtures(args)
     outdir = os.path.join(args.workdir, "out")
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)

@@ -26,20 +26,14 @@ import parity_util as pu
 from hf_reference import HFReference, load_hf_state_dict
 from llama_reference import write_safetensors
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 PROMPT_LEN, NEW_TOKENS, COMPARED_STEPS, REL_TOL = 13, 40, 20, 1e-4
 SHAPE = ["--max_context_len", "64", "--input_len", "8"]
 
 
 def main():
-    ap = pu.parser(__doc__.split("\n")[0])
-    args = ap.parse_args()
+    args = pu.parser(__doc__.split("\n")[0]).parse_args()
     pu.setup(args)
-    fixtures_dir = os.path.join(args.workdir, "fixtures")
-    pu.run([sys.executable, os.path.join(HERE, "make_hf_fixtures.py"), "--out", fixtures_dir])
-    import json
-    with open(os.path.join(fixtures_dir, "hf_fixtures.json")) as f:
-        fixtures = json.load(f)
+    fixtures_dir, fixtures = pu.hf_fixtures(args)
     rng = np.random.default_rng(20250101)
     failures = []
     print("%-28s %5s %10s %10s %9s %7s" % ("fixture", "rows", "max|diff|", "max|logit|", "rel", "tokens"))

@@ -11,6 +11,8 @@
 - config.json with an unsupported architecture, rope_scaling type, hidden_act, or an active
   sliding window: a one-line error naming config.json and the key, and no output file.
 - -c model.safetensors with -p config.json works; -c FILE without -p is a clear error.
+- A Meta folder (consolidated.00.pth + params.json) generates what its files generate; a Qwen3
+  folder exported with --multifunction generates the single-method tokens.
 """
 import json
 import os
@@ -163,6 +165,34 @@ def file_and_config(pte, fixtures, work, outdir):
                  ["tok_embeddings.weight", "Hugging Face"])
 
 
+def meta_folder_and_multifunction(pte, fixtures, work):
+    """A Meta folder (consolidated.00.pth + params.json) exports like its two files; a Qwen3
+    folder exports with --multifunction and generates the single-method export's tokens."""
+    example = os.path.join(HERE, "..", "..", "examples", "stories260K")
+    d = os.path.join(work, "meta_folder")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    shutil.copy(os.path.join(example, "model.pth"), os.path.join(d, "consolidated.00.pth"))
+    shutil.copy(os.path.join(example, "params.json"), os.path.join(d, "params.json"))
+    prompt = ["--prompt_ids", "1,403,407,261,378", "--max_new_tokens", "12", "--json"]
+    tokens = []
+    for args in (["-c", d], ["-c", os.path.join(example, "model.pth"), "-p", os.path.join(example, "params.json")]):
+        out = os.path.join(work, "meta_%d.pte" % len(tokens))
+        r = export(pte, args, out, [])
+        check("Meta export " + " ".join(args), r.returncode == 0, r.stderr)
+        tokens.append(pu.run([pte, "run", "-m", out] + prompt).json()["tokens"] if r.returncode == 0 else None)
+    check("Meta folder generates the same tokens as its files", tokens[0] == tokens[1], repr(tokens))
+    q3 = os.path.join(fixtures, "qwen3_qknorm_fp32")
+    gen = []
+    for flags in ([], ["--multifunction"]):
+        out = os.path.join(work, "q3_%d.pte" % len(gen))
+        r = export(pte, ["-c", q3], out, SHAPE + pu.FP32_FLAGS + flags)
+        check("Qwen3 export " + " ".join(flags), r.returncode == 0, r.stderr)
+        gen.append(pu.run([pte, "run", "-m", out, "--prompt_ids", "3,4,5,6,7,8,9,10,11,12", "--max_new_tokens", "12",
+                           "--json"]).json()["tokens"] if r.returncode == 0 else None)
+    check("Qwen3 --multifunction generates the single-method tokens", gen[0] == gen[1], repr(gen))
+
+
 def main():
     args = pu.parser(__doc__.split("\n")[0]).parse_args()
     pu.setup(args)
@@ -174,6 +204,7 @@ def main():
     index_errors(args.pte, fixtures, args.workdir, outdir)
     config_errors(args.pte, fixtures, args.workdir, outdir)
     file_and_config(args.pte, fixtures, args.workdir, outdir)
+    meta_folder_and_multifunction(args.pte, fixtures, args.workdir)
     return pu.finish(failures)
 
 

@@ -80,10 +80,11 @@ def timed(cmd, log, sample=False):
     return wall, int(m.group(1)) * 1024, out + err, peaks
 
 
-def cat_floor(path, repeat, log):
+def cat_floor(files, repeat, log):
+    cmd = "cat " + " ".join(f"'{f}'" for f in files) + " > /dev/null"
     for _ in range(2):  # warm the page cache
-        subprocess.run(f"cat '{path}' > /dev/null", shell=True, check=True)
-    walls = [timed(["sh", "-c", f"cat '{path}' > /dev/null"], log)[0] for _ in range(repeat)]
+        subprocess.run(cmd, shell=True, check=True)
+    walls = [timed(["sh", "-c", cmd], log)[0] for _ in range(repeat)]
     return statistics.median(walls)
 
 
@@ -119,18 +120,21 @@ def data_segment_equal(a, b):
 
 
 def run_case(name, model_dir, fmt, extra, workdir, repeat, log):
-    ckpt = os.path.join(model_dir, f"model.{fmt}")
-    params = os.path.join(model_dir, "params.json")
+    # fmt "hf": the 2-shard Hugging Face folder (config.json found in it, no -p)
+    ckpt = os.path.join(model_dir, "hf" if fmt == "hf" else f"model.{fmt}")
+    files = sorted(os.path.join(ckpt, f) for f in os.listdir(ckpt) if f.endswith(".safetensors")) \
+        if fmt == "hf" else [ckpt]
+    params = [] if fmt == "hf" else ["-p", os.path.join(model_dir, "params.json")]
     out = os.path.join(workdir, "out", f"{name}.pte")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    in_bytes = os.path.getsize(ckpt)
-    floor = cat_floor(ckpt, repeat, log)
+    in_bytes = sum(os.path.getsize(f) for f in files)
+    floor = cat_floor(files, repeat, log)
     walls, rss, anon, filerss, cpu, summary = [], [], [], [], [], ""
     for i in range(repeat):
         if os.path.exists(out):
             os.remove(out)
-        subprocess.run(f"cat '{ckpt}' > /dev/null", shell=True, check=True)
-        w, r, text, pk = timed([ARGS.pte, "export", "-c", ckpt, "-p", params, "-o", out] + extra,
+        subprocess.run("cat " + " ".join(f"'{f}'" for f in files) + " > /dev/null", shell=True, check=True)
+        w, r, text, pk = timed([ARGS.pte, "export", "-c", ckpt] + params + ["-o", out] + extra,
                                log, sample=True)
         walls.append(w)
         rss.append(r)
@@ -208,12 +212,13 @@ def main():
     log.write(f"\n===== {env}\n")
 
     print("models:", flush=True)
-    m16 = make_model(a.workdir, 16, "pth,safetensors", log)
+    m16 = make_model(a.workdir, 16, "pth,safetensors,hf", log)
     variants = [int(x) for x in a.layer_variants.split(",") if x.strip()]
     mvar = {n: make_model(a.workdir, n, "pth", log) for n in variants if n != 16}
 
     rows = []
-    cases = [("L16 pth", m16, "pth", []), ("L16 safetensors", m16, "safetensors", [])]
+    cases = [("L16 pth", m16, "pth", []), ("L16 safetensors", m16, "safetensors", []),
+             ("L16 HF folder, 2 shards", m16, "hf", [])]
     if not a.no_threads1:
         cases.append(("L16 pth --threads 1", m16, "pth", ["--threads", "1"]))
     cases += [(f"L{n} pth", d, "pth", []) for n, d in mvar.items()]

@@ -5,6 +5,8 @@ Writes, into --out (default /tmp/pte-bench/llama1b-L<layers>):
   params.json         Meta format (Llama 3.2 1B values, n_layers = --layers)
   model.safetensors   written by hand: 8-byte LE header length + JSON header + raw bytes
   model.pth           written by torch.save (zip format), same tensors, same order
+  hf/                 with --formats ...,hf: the same tensors as a Hugging Face folder
+                      (config.json, HF names, 2 shards + model.safetensors.index.json)
   gen.json            the generation parameters; files are not regenerated when they match
 
 Memory stays low: tensors are generated one at a time and streamed into model.safetensors;
@@ -118,6 +120,67 @@ def write_pth(path, st_path, specs):
     mm.close()
 
 
+HF_NAMES = {"tok_embeddings": "model.embed_tokens", "norm": "model.norm", "output": "lm_head",
+            "attention.wq": "self_attn.q_proj", "attention.wk": "self_attn.k_proj",
+            "attention.wv": "self_attn.v_proj", "attention.wo": "self_attn.o_proj",
+            "feed_forward.w1": "mlp.gate_proj", "feed_forward.w2": "mlp.down_proj",
+            "feed_forward.w3": "mlp.up_proj", "attention_norm": "input_layernorm",
+            "ffn_norm": "post_attention_layernorm"}
+
+
+def hf_name(meta):
+    stem = meta[: -len(".weight")]
+    if stem.startswith("layers."):
+        _, i, rest = stem.split(".", 2)
+        return f"model.layers.{i}.{HF_NAMES[rest]}.weight"
+    return HF_NAMES[stem] + ".weight"
+
+
+def write_hf_folder(out, st_path, specs, params):
+    """The safetensors tensors renamed to HF names, in 2 shards, bytes copied in 64 MB chunks."""
+    os.makedirs(out, exist_ok=True)
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": params["dim"],
+              "num_hidden_layers": params["n_layers"], "num_attention_heads": params["n_heads"],
+              "num_key_value_heads": params["n_kv_heads"], "intermediate_size": hidden_dim(params),
+              "vocab_size": params["vocab_size"], "rms_norm_eps": params["norm_eps"],
+              "rope_theta": params["rope_theta"], "hidden_act": "silu", "tie_word_embeddings": False,
+              "rope_scaling": {"factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                               "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+              "torch_dtype": "bfloat16", "max_position_embeddings": 131072}
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    with open(st_path, "rb") as f:
+        (hlen,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(hlen))
+    base = 8 + hlen
+    half = (len(specs) + 1) // 2
+    weight_map = {}
+    with open(st_path, "rb") as src:
+        for k, part in enumerate((specs[:half], specs[half:])):
+            fname = f"model-{k + 1:05d}-of-00002.safetensors"
+            h, off = {}, 0
+            for name, shape, _ in part:
+                b, e = header[name]["data_offsets"]
+                h[hf_name(name)] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [off, off + e - b]}
+                weight_map[hf_name(name)] = fname
+                off += e - b
+            hj = json.dumps(h, separators=(",", ":")).encode()
+            hj += b" " * ((-len(hj)) % 8)
+            with open(os.path.join(out, fname), "wb") as dst:
+                dst.write(struct.pack("<Q", len(hj)))
+                dst.write(hj)
+                for name, _, _ in part:
+                    b, e = header[name]["data_offsets"]
+                    src.seek(base + b)
+                    left = e - b
+                    while left:
+                        chunk = src.read(min(left, 1 << 26))
+                        dst.write(chunk)
+                        left -= len(chunk)
+    with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--layers", type=int, default=16)
@@ -146,7 +209,8 @@ def main():
             old = json.load(f)
     except (OSError, ValueError):
         old = None
-    have = all(os.path.exists(p) for p in [pj] + [{"pth": pth, "safetensors": st}[w] for w in want])
+    hf = os.path.join(out, "hf")
+    have = all(os.path.exists(p) for p in [pj] + [{"pth": pth, "safetensors": st, "hf": hf}[w] for w in want])
     if old == gen and have:
         print(f"{out}: up to date ({n_params / 1e9:.3f} B params), not regenerated")
         return
@@ -161,6 +225,8 @@ def main():
     t1 = time.time()
     if "pth" in want:
         write_pth(pth, st, specs)
+    if "hf" in want:
+        write_hf_folder(hf, st, specs, params)
     t2 = time.time()
     if "safetensors" not in want:
         os.remove(st)

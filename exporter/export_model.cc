@@ -7,7 +7,7 @@
 
 #include "exporter/adapter/lora_adapter.h"
 #include "exporter/checkpoint/checkpoint.h"
-#include "exporter/checkpoint/model_params.h"
+#include "exporter/model/model_files.h"
 #include "exporter/program/llama_builder.h"
 #include "exporter/version.h"
 #include "passes/pipeline.h"
@@ -17,7 +17,7 @@ namespace pte {
 std::string export_flags_json(const ExportOptions& o) {
   nlohmann::ordered_json j;
   j["checkpoint"] = o.checkpoint;
-  j["params"] = o.params;
+  j["params"] = o.params;  // "" when the checkpoint folder's config was used
   j["max_context_len"] = o.max_context_len;
   j["input_len"] = o.input_len;
   j["dtype"] = dtype_name(o.dtype);
@@ -50,7 +50,8 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   validate_adapter_names(o.adapters, o.multifunction);
   ExportReport report;
   const auto t0 = Clock::now();
-  ModelParams params = read_model_params(o.params);
+  const std::string config = find_model_config(o.checkpoint, o.params);
+  ModelDescription params = read_model_description(config, o.max_context_len);
   std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
   std::vector<LoraAdapter> adapters;
   CheckpointSet checkpoints{checkpoint.get(), {}};
@@ -72,7 +73,8 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   if (report.pack.fp16_overflows)
     report.warnings.push_back(std::to_string(report.pack.fp16_overflows) +
                               " weight value(s) overflowed fp16 and became inf");
-  report.notes = checkpoint->notes();
+  report.notes = params.notes;
+  report.notes.insert(report.notes.end(), checkpoint->notes().begin(), checkpoint->notes().end());
   report.notes.insert(report.notes.end(), program.log.begin(), program.log.end());
   report.open_seconds = seconds(t0, t_open);
   report.build_seconds = seconds(t_open, t_build);

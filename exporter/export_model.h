@@ -1,5 +1,5 @@
 #pragma once
-// The whole export, as `pte export` runs it: read params.json, the checkpoint and any adapters
+// The whole export, as `pte export` runs it: read params.json or config.json, the checkpoint and any adapters
 // (each once), build the program, run the pass pipeline, stream it to options.output.
 // `pte verify` uses it too, for its fp32 reference.
 #include <string>

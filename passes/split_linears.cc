@@ -42,7 +42,15 @@ std::pair<int64_t, int64_t> split_method(Program& program, Graph& g, const Expor
       Shape part_shape = out.shape;
       part_shape.back() = chunk;
       int v = g.add_value(out.name + ".chunk" + std::to_string(c), out.dtype, part_shape);
-      nodes.push_back(GraphNode{"linear", {node.inputs[0], w}, {v}, {}, node.stage});
+      std::vector<int> inputs = {node.inputs[0], w};
+      if (node.inputs.size() == 3) {  // the bias splits with its rows
+        const GraphValue bias = g.values[node.inputs[2]];
+        WeightRecipe bias_part = program.weights.at(bias.weight);
+        bias_part.steps.push_back(SliceRowsStep{c * chunk, (c + 1) * chunk});
+        bias_part.shape = {chunk};
+        inputs.push_back(g.add_weight(program.add_weight(std::move(bias_part)), bias.dtype, {chunk}));
+      }
+      nodes.push_back(GraphNode{"linear", std::move(inputs), {v}, {}, node.stage});
       parts.push_back(v);
       ++after;
     }

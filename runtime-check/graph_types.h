@@ -9,14 +9,14 @@
 
 namespace pte::runtime {
 
-enum class Op { Embedding, RmsNorm, Linear, Concat, Rope, ToHeads, Attention, Add, Mul, Silu, SelectRow };
+enum class Op { Embedding, RmsNorm, Linear, Concat, Rope, ToHeads, Attention, Add, Mul, Silu, SelectRow, HeadRmsNorm };
 
 struct OpAttributes {
-  double eps = 0;          // rms_norm
+  double eps = 0;          // rms_norm, head_rms_norm
   int64_t axis = 0;        // concat, normalized to [0, rank)
-  int64_t n_heads = 0;     // rope, to_heads, attention
+  int64_t n_heads = 0;     // rope, to_heads, attention, head_rms_norm
   int64_t n_kv_heads = 0;  // attention
-  int64_t head_dim = 0;    // rope, to_heads, attention
+  int64_t head_dim = 0;    // rope, to_heads, attention, head_rms_norm
   double alpha = 1.0;      // add: out = a + alpha * b (optional, default 1)
 };
 

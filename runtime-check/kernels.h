@@ -13,7 +13,10 @@ namespace pte::runtime {
 // Throws pte::Error when a token is outside [0, V).
 void embedding(const Tensor& table, const Tensor& tokens, Tensor& out);
 void rms_norm(const Tensor& x, const Tensor& weight, double eps, Tensor& out);
-void linear(const Tensor& x, const Tensor& weight, Tensor& out);
+// rms_norm of each head_dim-wide slice of x [1, T, n_heads*head_dim], weight [head_dim].
+void head_rms_norm(const Tensor& x, const Tensor& weight, int64_t n_heads, int64_t head_dim, double eps, Tensor& out);
+// out = x·weightᵀ (+ bias, added in float32 before the one rounding) ; bias may be null.
+void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out);
 void rope(const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t n_heads, int64_t head_dim,
           Tensor& out);
 void to_heads(const Tensor& x, int64_t n_heads, int64_t head_dim, Tensor& out);

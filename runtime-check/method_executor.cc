@@ -25,7 +25,8 @@ void run_node(const GraphNode& node, std::span<const Tensor* const> in, Tensor& 
   switch (node.op) {
     case Op::Embedding: return embedding(*in[0], *in[1], out);
     case Op::RmsNorm: return rms_norm(*in[0], *in[1], a.eps, out);
-    case Op::Linear: return linear(*in[0], *in[1], out);
+    case Op::Linear: return linear(*in[0], *in[1], in.size() == 3 ? in[2] : nullptr, out);
+    case Op::HeadRmsNorm: return head_rms_norm(*in[0], *in[1], a.n_heads, a.head_dim, a.eps, out);
     case Op::Concat: return concat(in, a.axis, out);
     case Op::Rope: return rope(*in[0], *in[1], *in[2], a.n_heads, a.head_dim, out);
     case Op::ToHeads: return to_heads(*in[0], a.n_heads, a.head_dim, out);

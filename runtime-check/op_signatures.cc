@@ -14,7 +14,7 @@ constexpr OpInfo kOps[] = {
     {Op::Embedding, "embedding"}, {Op::RmsNorm, "rms_norm"}, {Op::Linear, "linear"},
     {Op::Concat, "concat"},       {Op::Rope, "rope"},        {Op::ToHeads, "to_heads"},
     {Op::Attention, "attention"}, {Op::Add, "add"},          {Op::Mul, "mul"},
-    {Op::Silu, "silu"},           {Op::SelectRow, "select_row"},
+    {Op::Silu, "silu"},           {Op::SelectRow, "select_row"}, {Op::HeadRmsNorm, "head_rms_norm"},
 };
 
 const graph::Attribute* find_attribute(const graph::Node& node, std::string_view name) {
@@ -72,8 +72,16 @@ const char* op_name(Op op) {
   return "?";
 }
 
+uint32_t required_opset(Op op, size_t n_inputs) {
+  return op == Op::HeadRmsNorm || (op == Op::Linear && n_inputs == 3) ? 2 : 1;
+}
+
 std::string read_attributes(Op op, const graph::Node& node, OpAttributes& out) {
   switch (op) {
+    case Op::HeadRmsNorm:
+      if (std::string e = read_int(node, "n_heads", out.n_heads); !e.empty()) return e;
+      if (std::string e = read_int(node, "head_dim", out.head_dim); !e.empty()) return e;
+      [[fallthrough]];
     case Op::RmsNorm: {
       const graph::Attribute* a = find_attribute(node, "eps");
       if (!a) return "missing attribute 'eps'";
@@ -106,8 +114,9 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
                             OpAttributes& a) {
   size_t expected_inputs = 0;
   switch (op) {
-    case Op::Embedding: case Op::RmsNorm: case Op::Linear: case Op::Add: case Op::Mul: case Op::SelectRow:
+    case Op::Embedding: case Op::RmsNorm: case Op::Add: case Op::Mul: case Op::SelectRow: case Op::HeadRmsNorm:
       expected_inputs = 2; break;
+    case Op::Linear: expected_inputs = in.size() == 3 ? 3 : 2; break;  // optional bias
     case Op::Rope: expected_inputs = 3; break;
     case Op::Attention: expected_inputs = 6; break;
     case Op::ToHeads: case Op::Silu: expected_inputs = 1; break;
@@ -141,6 +150,8 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
       if (x.shape.empty()) return "x " + describe(x) + ", expected [..., K]";
       if (w.shape.size() != 2 || w.shape[1] != x.shape.back())
         return "weight " + describe(w) + ", expected [N, " + std::to_string(x.shape.back()) + "]";
+      if (in.size() == 3)
+        if (std::string e = expect_shape("bias", *in[2], {w.shape[0]}); !e.empty()) return e;
       Shape expected = x.shape;
       expected.back() = w.shape[0];
       return expect_shape("output", out, expected);
@@ -171,6 +182,13 @@ std::string check_signature(Op op, std::span<const GraphValue* const> in, const 
       if (std::string e = expect_token_rows("x", *in[0], a.n_heads, a.head_dim, t); !e.empty()) return e;
       if (std::string e = expect_shape("cos", *in[1], {t, a.head_dim / 2}); !e.empty()) return e;
       if (std::string e = expect_shape("sin", *in[2], {t, a.head_dim / 2}); !e.empty()) return e;
+      return expect_shape("output", out, in[0]->shape);
+    }
+    case Op::HeadRmsNorm: {
+      if (std::string e = check_heads(a, false); !e.empty()) return e;
+      int64_t t = 0;
+      if (std::string e = expect_token_rows("x", *in[0], a.n_heads, a.head_dim, t); !e.empty()) return e;
+      if (std::string e = expect_shape("weight", *in[1], {a.head_dim}); !e.empty()) return e;
       return expect_shape("output", out, in[0]->shape);
     }
     case Op::ToHeads: {

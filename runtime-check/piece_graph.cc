@@ -22,7 +22,8 @@ PieceGraph::PieceGraph(const LoadedProgram& program, std::string_view payload_ke
   graph::PieceGraph proto;
   if (bytes.size() > INT_MAX || !proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     fail("payload is not a valid PieceGraph protobuf");
-  if (proto.opset() != 1) fail("opset is " + std::to_string(proto.opset()) + ", this runtime supports 1");
+  if (proto.opset() < 1 || proto.opset() > 2)
+    fail("opset is " + std::to_string(proto.opset()) + ", this runtime supports 1 and 2");
   read_values(proto);
 
   std::vector<bool> defined(values_.size(), false);
@@ -55,6 +56,9 @@ PieceGraph::PieceGraph(const LoadedProgram& program, std::string_view payload_ke
       g.inputs.push_back(index);
       last_use_[index] = n;
     }
+    if (required_opset(*op, in.size()) > proto.opset())
+      fail(where + ": needs opset " + std::to_string(required_opset(*op, in.size())) + ", the graph declares opset " +
+           std::to_string(proto.opset()));
     if (node.outputs_size() != 1)
       fail(where + ": has " + std::to_string(node.outputs_size()) + " outputs, expected 1");
     int out = node.outputs(0);

@@ -21,39 +21,6 @@ using nlohmann::json;
 
 constexpr size_t kMaxConfigBytes = 1u << 20;
 
-constexpr LinearModule kAllModules[] = {LinearModule::WQ, LinearModule::WK, LinearModule::WV,
-                                        LinearModule::WO, LinearModule::W1, LinearModule::W2,
-                                        LinearModule::W3};
-
-// PEFT (HF Llama) module name under layers.N, and its block.
-const char* peft_module_name(LinearModule m) {
-  switch (m) {
-    case LinearModule::WQ: return "q_proj";
-    case LinearModule::WK: return "k_proj";
-    case LinearModule::WV: return "v_proj";
-    case LinearModule::WO: return "o_proj";
-    case LinearModule::W1: return "gate_proj";
-    case LinearModule::W2: return "down_proj";
-    case LinearModule::W3: return "up_proj";
-  }
-  return "?";
-}
-
-const char* peft_block_name(LinearModule m) {
-  switch (m) {
-    case LinearModule::WQ: case LinearModule::WK: case LinearModule::WV: case LinearModule::WO:
-      return "self_attn";
-    default:
-      return "mlp";
-  }
-}
-
-std::optional<LinearModule> module_from_peft(std::string_view name) {
-  for (LinearModule m : kAllModules)
-    if (name == peft_module_name(m)) return m;
-  return std::nullopt;
-}
-
 const char* kSupportedModules = "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj";
 
 bool is_identifier(const std::string& s) {
@@ -73,8 +40,8 @@ bool is_embedding_or_head(std::string_view s) {
 }
 
 // (out, in) of the base weight of `m`.
-std::pair<int64_t, int64_t> base_shape(LinearModule m, const ModelParams& p) {
-  const int64_t q = p.n_heads * p.head_dim, kv = p.n_kv_heads * p.head_dim;
+std::pair<int64_t, int64_t> base_shape(LinearModule m, const ModelDescription& p) {
+  const int64_t q = p.q_dim(), kv = p.kv_dim();
   switch (m) {
     case LinearModule::WQ: return {q, p.dim};
     case LinearModule::WK: return {kv, p.dim};
@@ -125,8 +92,8 @@ std::optional<ParsedKey> parse_key(std::string_view key, bool* bad_layer_number)
   size_t d2 = rest.find('.', d1 + 1);
   if (d2 == std::string_view::npos) return std::nullopt;
   std::string_view block = rest.substr(0, d1), module = rest.substr(d1 + 1, d2 - d1 - 1);
-  auto m = module_from_peft(module);
-  if (!m || block != peft_block_name(*m)) return std::nullopt;
+  auto m = module_from_hf_name(module);
+  if (!m || block != hf_block_name(*m)) return std::nullopt;
   k.module = *m;
   std::string_view tail = rest.substr(d2 + 1);
   if (tail == "lora_A.weight" || tail == "lora_A.default.weight") {
@@ -197,7 +164,7 @@ Config read_config(const std::string& prefix, const std::string& path) {
       throw Error(where + "target_modules entry '" + name +
                   "': LoRA deltas on the embedding or lm_head are not supported (supported: " +
                   kSupportedModules + ")");
-    if (!module_from_peft(name))
+    if (!module_from_hf_name(name))
       throw Error(where + "target_modules entry '" + name + "' is not a supported module (supported: " +
                   kSupportedModules + ")");
     c.target_modules.push_back(name);
@@ -228,19 +195,6 @@ Config read_config(const std::string& prefix, const std::string& path) {
 }
 
 }  // namespace
-
-const char* meta_module_name(LinearModule m) {
-  switch (m) {
-    case LinearModule::WQ: return "attention.wq";
-    case LinearModule::WK: return "attention.wk";
-    case LinearModule::WV: return "attention.wv";
-    case LinearModule::WO: return "attention.wo";
-    case LinearModule::W1: return "feed_forward.w1";
-    case LinearModule::W2: return "feed_forward.w2";
-    case LinearModule::W3: return "feed_forward.w3";
-  }
-  return "?";
-}
 
 void validate_adapter_names(const std::vector<AdapterSpec>& adapters, bool multifunction) {
   // method name -> who owns it ("" for the base model)
@@ -283,7 +237,7 @@ void validate_adapter_names(const std::vector<AdapterSpec>& adapters, bool multi
                   "', so --method " + a.name + " would be ambiguous");
 }
 
-LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelParams& params) {
+LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelDescription& params) {
   const std::string prefix = "adapter '" + spec.name + "': ";
   namespace fs = std::filesystem;
   auto exists = [](const std::string& p) {
@@ -321,7 +275,7 @@ LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelParams& params
 
   const std::string where = prefix + spec.checkpoint + ": ";
   std::set<LinearModule> wanted;
-  for (const std::string& t : c.target_modules) wanted.insert(*module_from_peft(t));
+  for (const std::string& t : c.target_modules) wanted.insert(*module_from_hf_name(t));
 
   // (layer, module) -> A and B names
   std::map<std::pair<int64_t, LinearModule>, std::pair<std::string, std::string>> found;
@@ -343,7 +297,7 @@ LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelParams& params
       throw Error(where + "tensor '" + n + "' is for layer " + std::to_string(k->layer) +
                   " but the base model has " + std::to_string(params.n_layers) + " layers");
     if (!wanted.count(k->module))
-      throw Error(where + "tensor '" + n + "' is for module '" + peft_module_name(k->module) +
+      throw Error(where + "tensor '" + n + "' is for module '" + hf_module_name(k->module) +
                   "', which is not in target_modules of " + spec.config);
     if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
       throw Error(where + "tensor '" + n + "' has dtype " + dtype_name(t.dtype) +
@@ -360,14 +314,14 @@ LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelParams& params
     if (!dst.empty())
       throw Error(where + "tensors '" + dst + "' and '" + n + "' are both lora_" +
                   (k->is_b ? "B" : "A") + " of layer " + std::to_string(k->layer) + " " +
-                  peft_module_name(k->module));
+                  hf_module_name(k->module));
     dst = n;
   }
 
   std::set<LinearModule> covered;
   for (const auto& [key, names] : found) {
     const auto [layer, module] = key;
-    const std::string what = "layer " + std::to_string(layer) + " " + peft_module_name(module);
+    const std::string what = "layer " + std::to_string(layer) + " " + hf_module_name(module);
     if (names.second.empty())
       throw Error(where + "tensor '" + names.first + "' (lora_A of " + what +
                   ") has no matching lora_B tensor");
@@ -379,7 +333,7 @@ LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelParams& params
     covered.insert(module);
   }
   for (const std::string& t : c.target_modules)
-    if (!covered.count(*module_from_peft(t)))
+    if (!covered.count(*module_from_hf_name(t)))
       throw Error(where + "target module '" + t + "' (listed in " + spec.config +
                   ") has no tensors in the checkpoint");
   // std::map iteration already gives (layer, module) order; module order is the enum order.

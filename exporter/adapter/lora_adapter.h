@@ -8,16 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "exporter/adapter/adapter_spec.h"
 #include "exporter/checkpoint/checkpoint.h"
-#include "exporter/checkpoint/model_params.h"
-#include "exporter/program/export_options.h"
+#include "exporter/model/linear_module.h"
+#include "exporter/model/model_description.h"
 
 namespace pte {
-
-enum class LinearModule { WQ, WK, WV, WO, W1, W2, W3 };
-
-// "attention.wq", ..., "feed_forward.w3": the Meta module under layers.N.
-const char* meta_module_name(LinearModule m);
 
 struct LoraTarget {
   int64_t layer = 0;
@@ -44,6 +40,6 @@ struct LoraAdapter {
 void validate_adapter_names(const std::vector<AdapterSpec>& adapters, bool multifunction);
 
 // Reads the config and the checkpoint and maps every tensor to a base linear.
-LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelParams& params);
+LoraAdapter read_lora_adapter(const AdapterSpec& spec, const ModelDescription& model);
 
 }  // namespace pte

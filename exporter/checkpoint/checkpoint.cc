@@ -1,12 +1,15 @@
 #include "exporter/checkpoint/checkpoint.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "common/error.h"
 #include "common/mapped_file.h"
+#include "exporter/checkpoint/checkpoint_folder.h"
 #include "exporter/checkpoint/pth_checkpoint.h"
 #include "exporter/checkpoint/pth_legacy_checkpoint.h"
 #include "exporter/checkpoint/safetensors_checkpoint.h"
+#include "exporter/checkpoint/sharded_checkpoint.h"
 
 namespace pte {
 
@@ -53,13 +56,18 @@ std::string leading_bytes_hex(const MappedFile& file) {
 }  // namespace
 
 std::unique_ptr<Checkpoint> open_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return open_checkpoint_folder(path);
+  if (path.ends_with(".safetensors.index.json")) return open_sharded_checkpoint(path);
   auto file = std::make_unique<MappedFile>(path);
   const uint8_t* p = file->data();
   const size_t n = file->size();
   if (n == 0) throw Error(path + ": file is empty, expected a checkpoint");
   if (n >= 4 && std::memcmp(p, "PK\x03\x04", 4) == 0) return read_pth_checkpoint(std::move(file));
-  if (p[0] == 0x80) return read_pth_legacy_checkpoint(std::move(file));
+  // Before the pickle test: a safetensors header length may start with byte 0x80; a legacy
+  // torch.save file never has '{' at byte 8 (it starts with the pickled magic number).
   if (n >= 9 && p[8] == '{') return read_safetensors_checkpoint(std::move(file));
+  if (p[0] == 0x80) return read_pth_legacy_checkpoint(std::move(file));
   throw Error(path + ": not a recognised checkpoint: expected a torch.save zip (PK\\x03\\x04), " +
               "a legacy torch.save pickle (\\x80) or safetensors (length + '{'), found bytes " +
               leading_bytes_hex(*file));

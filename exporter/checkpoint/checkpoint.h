@@ -4,6 +4,7 @@
 //   "PK\x03\x04"          -> torch.save zip archive (torch >= 1.6, both 1.x and 2.x layouts)
 //   "\x80" (pickle PROTO) -> torch.save legacy format (_use_new_zipfile_serialization=False)
 //   8-byte LE length + "{" -> safetensors (single file)
+// A folder is opened as checkpoint_folder.h describes, a *.safetensors.index.json as shards.
 // Every failure throws pte::Error with a one-line message naming the file and the problem.
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@ class Checkpoint {
   virtual void release(const TensorView& view) const {}
   // Notes for the user about how the file was read (e.g. "state dict found under 'model'").
   const std::vector<std::string>& notes() const { return notes_; }
+  void add_note(std::string note) { notes_.push_back(std::move(note)); }
 
  protected:
   explicit Checkpoint(std::string path) : path_(std::move(path)) {}

@@ -18,7 +18,6 @@ class MappedCheckpoint final : public Checkpoint {
   void release(const TensorView& view) const override;
   using Checkpoint::add_tensor;
   using Checkpoint::add_unread;
-  void add_note(std::string note) { notes_.push_back(std::move(note)); }
   // Keeps `bytes` alive as long as the checkpoint and returns where they now live.
   const uint8_t* keep(std::vector<uint8_t> bytes);
 

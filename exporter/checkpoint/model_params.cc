@@ -26,8 +26,6 @@ const char* const kIgnoredFields[] = {
     "use_sdpa_with_kv_cache",
     "generate_full_logits",
     "enable_dynamic_shape",
-    "bos_idx",
-    "eos_idx",
     "bos_count",
     "eos_count",
 };
@@ -35,7 +33,7 @@ const char* const kIgnoredFields[] = {
 const char* const kKnownFields[] = {
     "dim",        "n_layers",        "n_heads",           "n_kv_heads",         "vocab_size",
     "head_dim",   "hidden_dim",      "multiple_of",       "ffn_dim_multiplier", "norm_eps",
-    "rope_theta", "use_scaled_rope", "rope_scale_factor",
+    "rope_theta", "use_scaled_rope", "rope_scale_factor", "rope_freq_base", "bos_idx", "eos_idx",
 };
 
 class ParamsReader {
@@ -117,15 +115,29 @@ class ParamsReader {
     else
       p.hidden_dim = default_hidden_dim(p);
     p.norm_eps = number("norm_eps").value_or(p.norm_eps);
-    p.rope_theta = number("rope_theta").value_or(p.rope_theta);
+    // rope_freq_base is the name some of the reference's own configs use for rope_theta.
+    const std::optional<double> theta = number("rope_theta"), freq_base = number("rope_freq_base");
+    if (theta && freq_base && *theta != *freq_base)
+      fail("rope_freq_base", "is " + field("rope_freq_base")->dump() + " but rope_theta is " +
+                                 field("rope_theta")->dump() + " (they are the same setting)");
+    p.rope_theta = theta.value_or(freq_base.value_or(p.rope_theta));
     p.use_scaled_rope = boolean("use_scaled_rope").value_or(p.use_scaled_rope);
-    p.rope_scale_factor = number("rope_scale_factor").value_or(p.rope_scale_factor);
+    const std::optional<double> scale = number("rope_scale_factor");
+    p.rope_scale_factor = scale.value_or(p.rope_scale_factor);
+    if (p.use_scaled_rope && !scale)
+      p.warnings.push_back(path_ + ": use_scaled_rope is true but rope_scale_factor is absent: using the reference's "
+                                   "default 8 (Llama 3.2 checkpoints need 32); give rope_scale_factor to be sure");
+    for (const char* name : {"bos_idx", "eos_idx"})
+      if (std::optional<int64_t> id = integer(name)) {
+        if (*id < 0) fail(name, "must be a token id >= 0, found " + std::to_string(*id));
+        (name[0] == 'b' ? p.bos_idx : p.eos_idx) = *id;
+      }
     CappedWarnings unknown;
     for (const auto& [key, value] : json_.items()) {
       if (is_listed(key, kKnownFields) || is_listed(key, kIgnoredFields)) continue;
       unknown.add(path_ + ": unknown field '" + key + "' ignored");
     }
-    p.warnings = unknown.lines("unknown fields of " + path_ + " ignored");
+    for (std::string& w : unknown.lines("unknown fields of " + path_ + " ignored")) p.warnings.push_back(std::move(w));
     return p;
   }
 

@@ -22,7 +22,8 @@ struct ModelParams {
   double norm_eps = 1e-5;
   double rope_theta = 10000.0;
   bool use_scaled_rope = false;
-  double rope_scale_factor = 8.0;
+  double rope_scale_factor = 8.0;  // the reference's default when use_scaled_rope is true (warned)
+  std::optional<int64_t> bos_idx, eos_idx;
   std::vector<std::string> warnings;  // e.g. "params.json: unknown field 'foo' ignored"
 };
 

@@ -1,4 +1,4 @@
-// `pte export`: checkpoint + params.json -> .pte, with the reference's flags (SPEC §1).
+// `pte export`: checkpoint + params.json or config.json -> .pte, with the reference's flags (SPEC §1).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -74,8 +74,11 @@ void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   ExportOptions& o = args->options;
   CLI::App* cmd = app.add_subcommand("export", "Export a Llama checkpoint to a .pte file");
-  cmd->add_option("-c,--checkpoint", o.checkpoint, "Model checkpoint (.pth or .safetensors)")->required();
-  cmd->add_option("-p,--params", o.params, "params.json (Meta format)")->required();
+  cmd->add_option("-c,--checkpoint", o.checkpoint,
+                  "Model checkpoint: .pth, .safetensors, model.safetensors.index.json, or a folder (Hugging Face or Meta)")
+      ->required();
+  cmd->add_option("-p,--params", o.params,
+                  "params.json (Meta) or config.json (Hugging Face); default: the one in the checkpoint folder");
   cmd->add_option("-o,--output", o.output, "Output .pte file")->capture_default_str();
   cmd->add_option("--max_context_len", o.max_context_len, "Context size (RoPE table length, cache sizing)")->capture_default_str();
   cmd->add_option("--input_len", o.input_len, "Tokens per call")->capture_default_str();

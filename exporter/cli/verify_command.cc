@@ -271,7 +271,8 @@ void add_verify_command(CLI::App& app) {
       "verify", "Parity check: compare a .pte with a float32 evaluation of its checkpoint on the same tokens");
   cmd->add_option("-m,--model", args->model, ".pte file to verify")->required();
   cmd->add_option("-c,--checkpoint", args->checkpoint, "the checkpoint it was exported from")->required();
-  cmd->add_option("-p,--params", args->params, "the params.json it was exported with")->required();
+  cmd->add_option("-p,--params", args->params,
+                  "the params.json or config.json it was exported with; default: the one in the checkpoint folder");
   cmd->add_option("--method", args->method,
                   "base or adapter name to verify (a Full method, or a --multifunction file's prefill/decode pair)")
       ->capture_default_str();

@@ -15,11 +15,19 @@ void set_attribute(graph::Attribute& a, const AttrValue& value) {
   else for (int64_t v : std::get<std::vector<int64_t>>(value)) a.mutable_ints()->add_values(v);
 }
 
+// Opset 2 (FORMAT.md §5) adds head_rms_norm and linear's bias; a graph without them stays
+// opset 1, readable by every runtime of format version 1.
+uint32_t opset_of(const Graph& g) {
+  for (const GraphNode& n : g.nodes)
+    if (n.op == "head_rms_norm" || (n.op == "linear" && n.inputs.size() == 3)) return 2;
+  return 1;
+}
+
 }  // namespace
 
 std::vector<uint8_t> serialize_piece_graph(const Graph& g) {
   graph::PieceGraph pg;
-  pg.set_opset(1);
+  pg.set_opset(opset_of(g));
   // Only the piece's inputs and outputs need names (the container wires pieces by them);
   // constants are named by their blob and internal values by their index. A method's
   // payloads are most of the file's overhead beyond the weights, so they stay lean.

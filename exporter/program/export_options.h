@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/dtype.h"
+#include "exporter/adapter/adapter_spec.h"
 
 namespace pte {
 
@@ -15,10 +16,6 @@ struct EmbeddingQuantization {
 };
 
 enum class LinearQuantization { None, C4W, B4W };
-
-struct AdapterSpec {
-  std::string name, checkpoint, config;
-};
 
 struct ExportOptions {
   std::string checkpoint;

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/float16.h"
+#include "exporter/model/linear_module.h"
 #include "exporter/program/rope_tables.h"
 
 namespace pte {
@@ -17,28 +18,44 @@ namespace {
 
 using Attrs = std::vector<std::pair<std::string, AttrValue>>;
 
-// Model dimensions once params.json and the checkpoint agree.
+// Model dimensions once the description and the checkpoint agree.
 struct LlamaDims {
-  ModelParams params;
+  ModelDescription params;
+  TensorNames names{TensorLayout::Meta};
   int64_t vocab = 0;
   int64_t q_dim = 0, kv_dim = 0;  // n_heads * head_dim, n_kv_heads * head_dim
+  std::string embedding_source;   // the embedding, or lm_head.weight when only it is stored (tied)
   std::string output_source;      // "output.weight", or the embedding when tied
 };
 
-std::string layer_tensor(int64_t layer, const char* suffix) {
-  return "layers." + std::to_string(layer) + "." + suffix;
+// (out, in) of a block's linear.
+std::pair<int64_t, int64_t> linear_shape(const LlamaDims& d, LinearModule m) {
+  const int64_t dim = d.params.dim, hidden = d.params.hidden_dim;
+  switch (m) {
+    case LinearModule::WQ: return {d.q_dim, dim};
+    case LinearModule::WK: case LinearModule::WV: return {d.kv_dim, dim};
+    case LinearModule::WO: return {dim, d.q_dim};
+    case LinearModule::W1: case LinearModule::W3: return {hidden, dim};
+    case LinearModule::W2: return {dim, hidden};
+  }
+  return {0, 0};
+}
+
+std::string layout_hint(const ModelDescription& p, const Checkpoint& ckpt) {
+  if (p.layout == TensorLayout::Meta && ckpt.find("model.norm.weight"))
+    return " (this looks like a Hugging Face checkpoint: give its config.json with -p, or its folder with -c)";
+  if (p.layout == TensorLayout::HuggingFace && ckpt.find("norm.weight"))
+    return " (this looks like a Meta checkpoint: give its params.json with -p)";
+  return "";
 }
 
 const TensorView& require_tensor(const Checkpoint& ckpt, const std::string& name, const Shape& expected,
-                                 const std::string& why) {
+                                 const std::string& why, const std::string& hint = "") {
   const TensorView* v = ckpt.find(name);
   if (!v) {
     if (const std::string* dtype = ckpt.unread_dtype(name))
       throw Error(ckpt.path() + ": tensor '" + name + "' has dtype " + *dtype +
                   ", which pte does not read (expected fp32, fp16 or bf16)");
-    std::string hint;
-    if (ckpt.find("model.embed_tokens.weight"))
-      hint = " (this looks like a Hugging Face checkpoint; only Meta tensor names are supported yet)";
     throw Error(ckpt.path() + ": tensor '" + name + "' is missing; expected " +
                 shape_to_string(expected) + " " + why + hint);
   }
@@ -51,59 +68,139 @@ const TensorView& require_tensor(const Checkpoint& ckpt, const std::string& name
   return *v;
 }
 
-LlamaDims resolve_dims(const ModelParams& p, const Checkpoint& ckpt, std::vector<std::string>& log) {
+// Whether two tensors hold the same values (same dtype, shape and bytes), read in row blocks
+// whose pages are released as they go.
+bool same_tensor(const Checkpoint& ckpt, const TensorView& a, const TensorView& b) {
+  if (a.dtype != b.dtype || a.shape != b.shape) return false;
+  if (a.shape.empty()) return true;
+  const int64_t rows = a.shape[0], cols = rows ? a.numel() / rows : 0;
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(cols, 1));
+  std::vector<uint8_t> x, y;
+  for (int64_t r = 0; r < rows; r += block) {
+    TensorView va = a, vb = b;
+    const int64_t n = std::min(block, rows - r);
+    va.offset += r * a.strides[0];
+    vb.offset += r * b.strides[0];
+    va.shape[0] = vb.shape[0] = n;
+    x.resize(storage_bytes(a.dtype, static_cast<uint64_t>(va.numel())));
+    y.resize(x.size());
+    va.read_raw(x.data());
+    vb.read_raw(y.data());
+    ckpt.release(va);
+    ckpt.release(vb);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Picks the embedding and output-head tensors, tied or not (config.json's tie_word_embeddings,
+// or for Meta checkpoints the absence of output.weight).
+void resolve_embeddings(LlamaDims& d, const Checkpoint& ckpt, const std::string& vocab_why,
+                        std::vector<std::string>& log) {
+  const ModelDescription& p = d.params;
+  const std::string emb = d.names.embedding(), out = d.names.output();
+  const std::string hint = layout_hint(p, ckpt);
+  const bool has_emb = ckpt.find(emb) != nullptr, has_out = ckpt.find(out) != nullptr;
+  d.embedding_source = emb;
+  if (!p.tie_word_embeddings) {  // Meta rule
+    require_tensor(ckpt, emb, {d.vocab, p.dim}, vocab_why, hint);
+    if (has_out) {
+      require_tensor(ckpt, out, {d.vocab, p.dim}, vocab_why);
+      d.output_source = out;
+    } else {
+      d.output_source = emb;
+      log.push_back(out + " is not in the checkpoint: the output head uses " + emb + " (tied embeddings)");
+    }
+    return;
+  }
+  if (!*p.tie_word_embeddings) {
+    require_tensor(ckpt, emb, {d.vocab, p.dim}, vocab_why, hint);
+    require_tensor(ckpt, out, {d.vocab, p.dim}, vocab_why + " (tie_word_embeddings is false in " + p.source + ")");
+    d.output_source = out;
+    return;
+  }
+  if (!has_emb && !has_out) require_tensor(ckpt, emb, {d.vocab, p.dim}, vocab_why, hint);
+  if (has_emb) require_tensor(ckpt, emb, {d.vocab, p.dim}, vocab_why);
+  if (has_out) require_tensor(ckpt, out, {d.vocab, p.dim}, vocab_why);
+  if (has_emb && has_out) {
+    if (!same_tensor(ckpt, *ckpt.find(emb), *ckpt.find(out)))
+      throw Error(ckpt.path() + ": tensors '" + emb + "' and '" + out + "' differ, but tie_word_embeddings is true in " +
+                  p.source);
+    log.push_back(out + " equals " + emb + " (tie_word_embeddings): the output head uses " + emb);
+    d.output_source = emb;
+  } else if (has_emb) {
+    d.output_source = emb;
+    log.push_back("tie_word_embeddings: the output head uses " + emb);
+  } else {
+    d.embedding_source = d.output_source = out;
+    log.push_back("tie_word_embeddings and only " + out + " is stored: the embedding uses " + out);
+  }
+}
+
+LlamaDims resolve_dims(const ModelDescription& p, const Checkpoint& ckpt, std::vector<std::string>& log) {
   LlamaDims d;
   d.params = p;
+  d.names = TensorNames{p.layout};
   if (p.head_dim % 2 != 0)
     throw Error("params: head_dim " + std::to_string(p.head_dim) + " is odd; RoPE rotates pairs and needs an even head_dim");
-  d.q_dim = p.n_heads * p.head_dim;
-  d.kv_dim = p.n_kv_heads * p.head_dim;
-  const std::string from_params = "(from params.json: dim " + std::to_string(p.dim) + ", n_heads " +
-                                  std::to_string(p.n_heads) + ", n_kv_heads " +
-                                  std::to_string(p.n_kv_heads) + ", head_dim " +
-                                  std::to_string(p.head_dim) + ", hidden_dim " +
-                                  std::to_string(p.hidden_dim) + ")";
-  const TensorView* emb = ckpt.find("tok_embeddings.weight");
+  d.q_dim = p.q_dim();
+  d.kv_dim = p.kv_dim();
+  const bool meta = p.layout == TensorLayout::Meta;
+  const std::string from_params =
+      meta ? "(from params.json: dim " + std::to_string(p.dim) + ", n_heads " + std::to_string(p.n_heads) +
+                 ", n_kv_heads " + std::to_string(p.n_kv_heads) + ", head_dim " + std::to_string(p.head_dim) +
+                 ", hidden_dim " + std::to_string(p.hidden_dim) + ")"
+           : "(from " + p.source + ": hidden_size " + std::to_string(p.dim) + ", num_attention_heads " +
+                 std::to_string(p.n_heads) + ", num_key_value_heads " + std::to_string(p.n_kv_heads) +
+                 ", head_dim " + std::to_string(p.head_dim) + ", intermediate_size " + std::to_string(p.hidden_dim) + ")";
+  const TensorNames& n = d.names;
+  const TensorView* emb = ckpt.find(n.embedding());
+  if (!emb && p.tie_word_embeddings.value_or(false)) emb = ckpt.find(n.output());
   if (emb && emb->shape.size() == 2 && p.vocab_size <= 0) d.vocab = emb->shape[0];
   else d.vocab = p.vocab_size;
   if (d.vocab <= 0) d.vocab = 1;  // make the shape check below report the real problem
   std::string vocab_why = p.vocab_size > 0 ? "(vocab_size " + std::to_string(p.vocab_size) + ", dim " + std::to_string(p.dim) + ")"
                                            : "(dim " + std::to_string(p.dim) + ")";
-  require_tensor(ckpt, "tok_embeddings.weight", {d.vocab, p.dim}, vocab_why);
+  resolve_embeddings(d, ckpt, vocab_why, log);
+  std::set<std::string> used = {n.embedding(), n.final_norm(), n.output()};
+  auto need = [&](const std::string& name, const Shape& shape) {
+    require_tensor(ckpt, name, shape, from_params);
+    used.insert(name);
+  };
   for (int64_t l = 0; l < p.n_layers; ++l) {
-    require_tensor(ckpt, layer_tensor(l, "attention_norm.weight"), {p.dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "attention.wq.weight"), {d.q_dim, p.dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "attention.wk.weight"), {d.kv_dim, p.dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "attention.wv.weight"), {d.kv_dim, p.dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "attention.wo.weight"), {p.dim, d.q_dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "ffn_norm.weight"), {p.dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "feed_forward.w1.weight"), {p.hidden_dim, p.dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "feed_forward.w2.weight"), {p.dim, p.hidden_dim}, from_params);
-    require_tensor(ckpt, layer_tensor(l, "feed_forward.w3.weight"), {p.hidden_dim, p.dim}, from_params);
+    need(n.attention_norm(l), {p.dim});
+    need(n.linear(l, LinearModule::WQ), {d.q_dim, p.dim});
+    need(n.linear(l, LinearModule::WK), {d.kv_dim, p.dim});
+    need(n.linear(l, LinearModule::WV), {d.kv_dim, p.dim});
+    need(n.linear(l, LinearModule::WO), {p.dim, d.q_dim});
+    need(n.ffn_norm(l), {p.dim});
+    need(n.linear(l, LinearModule::W1), {p.hidden_dim, p.dim});
+    need(n.linear(l, LinearModule::W2), {p.dim, p.hidden_dim});
+    need(n.linear(l, LinearModule::W3), {p.hidden_dim, p.dim});
+    for (LinearModule m : kLinearModules)
+      if (p.has_bias(m)) need(n.linear(l, m, "bias"), {linear_shape(d, m).first});
+    if (p.qk_norm) {
+      need(n.q_norm(l), {p.head_dim});
+      need(n.k_norm(l), {p.head_dim});
+    }
   }
-  require_tensor(ckpt, "norm.weight", {p.dim}, from_params);
-  if (ckpt.find("output.weight")) {
-    require_tensor(ckpt, "output.weight", {d.vocab, p.dim}, vocab_why);
-    d.output_source = "output.weight";
-  } else {
-    d.output_source = "tok_embeddings.weight";
-    log.push_back("output.weight is not in the checkpoint: the output head uses tok_embeddings.weight (tied embeddings)");
-  }
-  std::set<std::string> used = {"tok_embeddings.weight", "norm.weight", "output.weight"};
-  for (int64_t l = 0; l < p.n_layers; ++l)
-    for (const char* s : {"attention_norm.weight", "attention.wq.weight", "attention.wk.weight",
-                          "attention.wv.weight", "attention.wo.weight", "ffn_norm.weight",
-                          "feed_forward.w1.weight", "feed_forward.w2.weight", "feed_forward.w3.weight"})
-      used.insert(layer_tensor(l, s));
-  std::vector<std::string> unused;
+  need(n.final_norm(), {p.dim});
+  std::vector<std::string> unused, ignored;
   for (const TensorView& t : ckpt.tensors())
-    if (!used.count(t.name)) unused.push_back(t.name);
-  if (!unused.empty()) {
-    std::string names;
-    for (size_t i = 0; i < unused.size() && i < 5; ++i) names += (i ? ", " : "") + unused[i];
-    if (unused.size() > 5) names += ", ...";
-    log.push_back(std::to_string(unused.size()) + " checkpoint tensor(s) not used by the model: " + names);
-  }
+    if (!used.count(t.name)) (t.name.ends_with(".rotary_emb.inv_freq") ? ignored : unused).push_back(t.name);
+  auto list = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (size_t i = 0; i < names.size() && i < 5; ++i) text += (i ? ", " : "") + names[i];
+    if (names.size() > 5) text += ", ...";
+    return text;
+  };
+  if (!ignored.empty())
+    log.push_back(std::to_string(ignored.size()) + " RoPE frequency buffer(s) ignored (recomputed): " + list(ignored));
+  if (!unused.empty() && !meta)
+    throw Error(ckpt.path() + ": " + std::to_string(unused.size()) + " tensor(s) are not used by " + p.architecture +
+                " as " + p.source + " describes it: " + list(unused));
+  if (!unused.empty())
+    log.push_back(std::to_string(unused.size()) + " checkpoint tensor(s) not used by the model: " + list(unused));
   return d;
 }
 
@@ -115,7 +212,7 @@ class MethodBuilder {
   // `select_last`: logits only for the row at input last_valid_token_pos (multifunction).
   Method build(const std::string& name, MethodRole role, int64_t T, int64_t C, bool select_last,
                const LoraAdapter* adapter) {
-    const ModelParams& p = d_.params;
+    const ModelDescription& p = d_.params;
     const int64_t L = p.n_layers, H = p.n_kv_heads, D = p.head_dim;
     adapter_ = adapter;
     Method m;
@@ -140,7 +237,7 @@ class MethodBuilder {
       v_cache[l] = input("v_cache_" + std::to_string(l), F_, {1, H, C, D}, IORole::VCache, int(l));
     const int last_pos = select_last ? input("last_valid_token_pos", DType::I64, {1}, IORole::LastValidTokenPos) : -1;
 
-    int h = g.add_node("embedding", {weight(g, "tok_embeddings.weight", {d_.vocab, p.dim}), tokens},
+    int h = g.add_node("embedding", {weight(g, d_.embedding_source, {d_.vocab, p.dim}), tokens},
                        "embedding_out", F_, {1, T, p.dim}, {}, "embedding");
     for (int64_t l = 0; l < L; ++l) {
       stage_ = "layers." + std::to_string(l);
@@ -154,7 +251,7 @@ class MethodBuilder {
       h = g.add_node("select_row", {h, last_pos}, "last_hidden", F_, {1, 1, p.dim}, {}, stage_);
       rows = 1;
     }
-    int normed = g.add_node("rms_norm", {h, weight(g, "norm.weight", {p.dim})}, "norm_out", F_,
+    int normed = g.add_node("rms_norm", {h, weight(g, d_.names.final_norm(), {p.dim})}, "norm_out", F_,
                             {1, rows, p.dim}, {{"eps", p.norm_eps}}, stage_);
     int logits = linear(g, normed, d_.output_source, d_.vocab, p.dim, "logits", rows, std::nullopt);
 
@@ -172,9 +269,25 @@ class MethodBuilder {
   }
 
  private:
-  int weight(Graph& g, const std::string& source, Shape shape) {
+  // `interleave`: an HF-layout q/k row vector (weight rows, bias, q/k norm weight) whose
+  // rotate-half order becomes the interleaved order of our RoPE.
+  int weight(Graph& g, const std::string& source, Shape shape, bool interleave = false) {
     WeightRecipe r{"", source, "", {CastStep{F_}}, F_, shape};
+    if (interleave) r.steps.insert(r.steps.begin(), RotateHalfToInterleavedStep{d_.params.head_dim});
     return g.add_weight(program_.add_weight(std::move(r)), F_, std::move(shape));
+  }
+
+  bool permuted(LinearModule m) const {
+    return d_.params.layout == TensorLayout::HuggingFace && (m == LinearModule::WQ || m == LinearModule::WK);
+  }
+
+  // x·Wᵀ (+ bias when the model has one for this linear).
+  int base_linear(Graph& g, int x, const std::string& source, int64_t out, int64_t in, std::string name, int64_t T,
+                  std::optional<LinearModule> module) {
+    std::vector<int> inputs = {x, weight(g, source, {out, in}, module && permuted(*module))};
+    if (module && d_.params.has_bias(*module))
+      inputs.push_back(weight(g, d_.names.linear(layer_, *module, "bias"), {out}, permuted(*module)));
+    return g.add_node("linear", std::move(inputs), std::move(name), F_, {1, T, out}, {}, stage_);
   }
 
   // y = x·Wᵀ, plus scale · (x·Aᵀ)·Bᵀ when the adapter targets this linear.
@@ -184,11 +297,10 @@ class MethodBuilder {
     if (adapter_ && module)
       for (const LoraTarget& t : adapter_->targets)
         if (t.layer == layer_ && t.module == *module) target = &t;
-    if (!target)
-      return g.add_node("linear", {x, weight(g, source, {out, in})}, std::move(name), F_, {1, T, out}, {}, stage_);
+    if (!target) return base_linear(g, x, source, out, in, std::move(name), T, module);
     const int64_t r = adapter_->rank;
     const std::string meta = "layers." + std::to_string(layer_) + "." + meta_module_name(*module);
-    int base = g.add_node("linear", {x, weight(g, source, {out, in})}, name + ".base", F_, {1, T, out}, {}, stage_);
+    int base = base_linear(g, x, source, out, in, name + ".base", T, module);
     WeightRecipe a{adapter_->name, target->a_tensor, meta + ".lora_a.weight", {CastStep{F_}}, F_, {r, in}};
     WeightRecipe b{adapter_->name, target->b_tensor, meta + ".lora_b.weight", {CastStep{F_}}, F_, {out, r}};
     if (*module == LinearModule::WQ || *module == LinearModule::WK)  // HF-trained: rows in rotate-half order
@@ -202,17 +314,28 @@ class MethodBuilder {
 
   int block(Graph& g, int64_t l, int x, int64_t T, int mask, int cos, int sin, int k_cache,
             int v_cache, int& k_update, int& v_update) {
-    const ModelParams& p = d_.params;
+    const ModelDescription& p = d_.params;
     const int64_t D = p.head_dim;
     const std::string pre = stage_ + ".";
-    auto w = [&](const char* s) { return layer_tensor(l, s); };
-    int xn = g.add_node("rms_norm", {x, weight(g, w("attention_norm.weight"), {p.dim})}, pre + "attention_norm_out",
+    const TensorNames& n = d_.names;
+    auto w = [&](LinearModule m) { return n.linear(l, m); };
+    int xn = g.add_node("rms_norm", {x, weight(g, n.attention_norm(l), {p.dim})}, pre + "attention_norm_out",
                         F_, {1, T, p.dim}, {{"eps", p.norm_eps}}, stage_);
-    int q = linear(g, xn, w("attention.wq.weight"), d_.q_dim, p.dim, pre + "q", T, LinearModule::WQ);
-    int k = linear(g, xn, w("attention.wk.weight"), d_.kv_dim, p.dim, pre + "k", T, LinearModule::WK);
-    int v = linear(g, xn, w("attention.wv.weight"), d_.kv_dim, p.dim, pre + "v", T, LinearModule::WV);
+    int q = linear(g, xn, w(LinearModule::WQ), d_.q_dim, p.dim, pre + "q", T, LinearModule::WQ);
+    int k = linear(g, xn, w(LinearModule::WK), d_.kv_dim, p.dim, pre + "k", T, LinearModule::WK);
+    int v = linear(g, xn, w(LinearModule::WV), d_.kv_dim, p.dim, pre + "v", T, LinearModule::WV);
     Attrs q_heads = {{"n_heads", p.n_heads}, {"head_dim", D}};
     Attrs kv_heads = {{"n_heads", p.n_kv_heads}, {"head_dim", D}};
+    if (p.qk_norm) {  // Qwen3: RMSNorm of each head of q and k, before RoPE
+      const bool hf = p.layout == TensorLayout::HuggingFace;
+      Attrs q_norm = q_heads, k_norm = kv_heads;
+      q_norm.emplace_back("eps", p.norm_eps);
+      k_norm.emplace_back("eps", p.norm_eps);
+      q = g.add_node("head_rms_norm", {q, weight(g, n.q_norm(l), {D}, hf)}, pre + "q_norm_out", F_, {1, T, d_.q_dim},
+                     q_norm, stage_);
+      k = g.add_node("head_rms_norm", {k, weight(g, n.k_norm(l), {D}, hf)}, pre + "k_norm_out", F_, {1, T, d_.kv_dim},
+                     k_norm, stage_);
+    }
     int qr = g.add_node("rope", {q, cos, sin}, pre + "q_rope", F_, {1, T, d_.q_dim}, q_heads, stage_);
     int kr = g.add_node("rope", {k, cos, sin}, pre + "k_rope", F_, {1, T, d_.kv_dim}, kv_heads, stage_);
     Shape update_shape = {1, p.n_kv_heads, T, D};
@@ -221,15 +344,15 @@ class MethodBuilder {
     int attn = g.add_node("attention", {qr, k_update, v_update, k_cache, v_cache, mask}, pre + "attention_out",
                           F_, {1, T, d_.q_dim},
                           {{"n_heads", p.n_heads}, {"n_kv_heads", p.n_kv_heads}, {"head_dim", D}}, stage_);
-    int o = linear(g, attn, w("attention.wo.weight"), p.dim, d_.q_dim, pre + "wo_out", T, LinearModule::WO);
+    int o = linear(g, attn, w(LinearModule::WO), p.dim, d_.q_dim, pre + "wo_out", T, LinearModule::WO);
     int h = g.add_node("add", {x, o}, pre + "attention_residual", F_, {1, T, p.dim}, {}, stage_);
-    int hn = g.add_node("rms_norm", {h, weight(g, w("ffn_norm.weight"), {p.dim})}, pre + "ffn_norm_out", F_,
+    int hn = g.add_node("rms_norm", {h, weight(g, n.ffn_norm(l), {p.dim})}, pre + "ffn_norm_out", F_,
                         {1, T, p.dim}, {{"eps", p.norm_eps}}, stage_);
-    int a = linear(g, hn, w("feed_forward.w1.weight"), p.hidden_dim, p.dim, pre + "w1_out", T, LinearModule::W1);
+    int a = linear(g, hn, w(LinearModule::W1), p.hidden_dim, p.dim, pre + "w1_out", T, LinearModule::W1);
     int sa = g.add_node("silu", {a}, pre + "silu_out", F_, {1, T, p.hidden_dim}, {}, stage_);
-    int b = linear(g, hn, w("feed_forward.w3.weight"), p.hidden_dim, p.dim, pre + "w3_out", T, LinearModule::W3);
+    int b = linear(g, hn, w(LinearModule::W3), p.hidden_dim, p.dim, pre + "w3_out", T, LinearModule::W3);
     int gated = g.add_node("mul", {sa, b}, pre + "gate_out", F_, {1, T, p.hidden_dim}, {}, stage_);
-    int f = linear(g, gated, w("feed_forward.w2.weight"), p.dim, p.hidden_dim, pre + "w2_out", T, LinearModule::W2);
+    int f = linear(g, gated, w(LinearModule::W2), p.dim, p.hidden_dim, pre + "w2_out", T, LinearModule::W2);
     return g.add_node("add", {h, f}, pre + "out", F_, {1, T, p.dim}, {}, stage_);
   }
 
@@ -302,7 +425,7 @@ std::string methods_json(const Program& program, const std::vector<LoraAdapter>&
 
 void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptions& o,
                          const std::vector<LoraAdapter>& adapters) {
-  const ModelParams& p = d.params;
+  const ModelDescription& p = d.params;
   auto& meta = program.metadata;
   meta["vocab_size"] = int_scalar(d.vocab);
   meta["head_dim"] = int_scalar(p.head_dim);
@@ -310,6 +433,15 @@ void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptio
   meta["n_layers"] = int_scalar(p.n_layers);
   meta["max_context_len"] = int_scalar(o.max_context_len);
   meta["dtype"] = TextValue{dtype_name(o.dtype)};
+  if (p.rope_scaling) {  // the constants used, so that a wrong default is visible in the file
+    nlohmann::ordered_json s = {{"rope_type", "llama3"}, {"factor", p.rope_scaling->factor},
+                                {"low_freq_factor", p.rope_scaling->low_freq_factor},
+                                {"high_freq_factor", p.rope_scaling->high_freq_factor},
+                                {"original_max_position_embeddings", p.rope_scaling->original_context}};
+    meta["rope_scaling"] = TextValue{s.dump()};
+  }
+  if (p.bos_id) meta["bos_id"] = int_scalar(*p.bos_id);
+  if (!p.eos_ids.empty()) meta["eos_ids"] = IntTensor{{static_cast<int64_t>(p.eos_ids.size())}, p.eos_ids};
   RopeTables rope = rope_tables(p, o.max_context_len);
   meta["freqs_cos"] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.cos, o.dtype)};
   meta["freqs_sin"] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.sin, o.dtype)};
@@ -325,7 +457,7 @@ void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptio
 
 }  // namespace
 
-Program build_llama_program(const ModelParams& params, const Checkpoint& checkpoint,
+Program build_llama_program(const ModelDescription& params, const Checkpoint& checkpoint,
                             const ExportOptions& options, const std::vector<LoraAdapter>& adapters) {
   Program program;
   LlamaDims dims = resolve_dims(params, checkpoint, program.log);

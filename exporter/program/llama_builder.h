@@ -1,5 +1,6 @@
 #pragma once
-// Builds the static Llama program of SPEC §2 from params.json and a checkpoint, with the
+// Builds the static Llama program of SPEC §2 from a model description (params.json or
+// config.json) and a checkpoint in its tensor layout, with the
 // methods of SPEC §3: `forward` (T = input_len, full logits, C = max_context_len - input_len),
 // or with --multifunction `forward` (T = 1) and `prefill` (T = input_len), both with
 // C = max_context_len - 1 and last-token logits; plus the same methods per LoRA adapter
@@ -11,13 +12,13 @@
 
 #include "exporter/adapter/lora_adapter.h"
 #include "exporter/checkpoint/checkpoint.h"
-#include "exporter/checkpoint/model_params.h"
+#include "exporter/model/model_description.h"
 #include "exporter/program/export_options.h"
 #include "exporter/program/program.h"
 
 namespace pte {
 
-Program build_llama_program(const ModelParams& params, const Checkpoint& checkpoint,
+Program build_llama_program(const ModelDescription& model, const Checkpoint& checkpoint,
                             const ExportOptions& options, const std::vector<LoraAdapter>& adapters = {});
 
 }  // namespace pte

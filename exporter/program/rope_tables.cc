@@ -4,16 +4,18 @@
 
 namespace pte {
 
-std::vector<float> rope_frequencies(const ModelParams& p) {
+std::vector<float> rope_frequencies(const ModelDescription& p) {
   const int64_t half = p.head_dim / 2;
   std::vector<float> freqs(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     float exponent = static_cast<float>(2 * i) / static_cast<float>(p.head_dim);
     freqs[i] = 1.0f / std::pow(static_cast<float>(p.rope_theta), exponent);
   }
-  if (!p.use_scaled_rope) return freqs;
-  const float scale = static_cast<float>(p.rope_scale_factor);
-  const float low_freq_factor = 1.0f, high_freq_factor = 4.0f, old_context = 8192.0f;
+  if (!p.rope_scaling) return freqs;
+  const float scale = static_cast<float>(p.rope_scaling->factor);
+  const float low_freq_factor = static_cast<float>(p.rope_scaling->low_freq_factor);
+  const float high_freq_factor = static_cast<float>(p.rope_scaling->high_freq_factor);
+  const float old_context = static_cast<float>(p.rope_scaling->original_context);
   const float low_freq_wavelen = old_context / low_freq_factor;
   const float high_freq_wavelen = old_context / high_freq_factor;
   const float two_pi = 2.0f * static_cast<float>(M_PI);
@@ -30,7 +32,7 @@ std::vector<float> rope_frequencies(const ModelParams& p) {
   return freqs;
 }
 
-RopeTables rope_tables(const ModelParams& p, int64_t positions) {
+RopeTables rope_tables(const ModelDescription& p, int64_t positions) {
   RopeTables t;
   t.positions = positions;
   t.half_dim = p.head_dim / 2;

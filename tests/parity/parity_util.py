@@ -98,3 +98,12 @@ def load_fixtures(args):
         x["checkpoint"] = os.path.join(d, x["checkpoint"])
         x["params"] = os.path.join(d, x["params"])
     return fx
+
+
+def hf_fixtures(args):
+    """Writes the Hugging Face fixtures (make_hf_fixtures.py) into WORKDIR/fixtures; returns
+    (that directory, the fixture list)."""
+    d = os.path.join(args.workdir, "fixtures")
+    run([sys.executable, os.path.join(HERE, "make_hf_fixtures.py"), "--out", d])
+    with open(os.path.join(d, "hf_fixtures.json")) as f:
+        return d, json.load(f)

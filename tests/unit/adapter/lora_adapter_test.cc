@@ -63,8 +63,8 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
 
 // Tiny Llama: dim 8, 2 layers, 2 heads of 4, 1 KV head, hidden 24. So wq/wo [8, 8],
 // wk/wv [4, 8], w1/w3 [24, 8], w2 [8, 24].
-ModelParams tiny_params() {
-  ModelParams p;
+ModelDescription tiny_params() {
+  ModelDescription p;
   p.dim = 8;
   p.n_layers = 2;
   p.n_heads = 2;

@@ -149,3 +149,41 @@ TEST(ModelParams, AFifoIsRefusedWithoutBlocking) {
 
 }  // namespace
 }  // namespace pte
+
+namespace pte {
+namespace {
+
+TEST(ModelParams, ScaledRopeWithoutFactorWarnsAndUsesTheReferenceDefault) {
+  const ModelParams p = params("scaled.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "use_scaled_rope": true})");
+  EXPECT_EQ(p.rope_scale_factor, 8.0);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_CONTAINS(p.warnings[0], "rope_scale_factor is absent");
+  EXPECT_CONTAINS(p.warnings[0], "32");
+  const ModelParams given = params(
+      "scaled32.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "use_scaled_rope": true, "rope_scale_factor": 32})");
+  EXPECT_EQ(given.rope_scale_factor, 32.0);
+  EXPECT_TRUE(given.warnings.empty());
+}
+
+TEST(ModelParams, RopeFreqBaseIsAnAliasOfRopeTheta) {
+  EXPECT_EQ(params("base.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "rope_freq_base": 500000})").rope_theta,
+            500000.0);
+  EXPECT_EQ(params("both.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "rope_freq_base": 5e5, "rope_theta": 500000})")
+                .rope_theta,
+            500000.0);
+  EXPECT_CONTAINS(params_error("differ.json",
+                               R"({"dim": 64, "n_layers": 2, "n_heads": 4, "rope_freq_base": 1e4, "rope_theta": 5e5})"),
+                  "field 'rope_freq_base' is 10000.0 but rope_theta is 500000.0");
+}
+
+TEST(ModelParams, BosAndEosIdsAreKept) {
+  const ModelParams p = params("ids.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "bos_idx": 1, "eos_idx": 2})");
+  EXPECT_EQ(p.bos_idx, 1);
+  EXPECT_EQ(p.eos_idx, 2);
+  EXPECT_TRUE(p.warnings.empty());
+  EXPECT_CONTAINS(params_error("neg.json", R"({"dim": 64, "n_layers": 2, "n_heads": 4, "bos_idx": -1})"),
+                  "field 'bos_idx' must be a token id");
+}
+
+}  // namespace
+}  // namespace pte

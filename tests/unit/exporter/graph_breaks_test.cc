@@ -16,7 +16,7 @@ Program tiny_program(bool graph_breaks) {
   ExportOptions o = testing::tiny_options(DType::F32);
   o.graph_breaks = graph_breaks;
   auto ckpt = open_checkpoint(f.checkpoint);
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
   run_pipeline(p, o);
   return p;
 }
@@ -70,7 +70,7 @@ Program five_layer_program(int64_t blocks_per_piece) {
   ExportOptions o = testing::tiny_options(DType::F32);
   o.blocks_per_piece = blocks_per_piece;
   auto ckpt = open_checkpoint(f.checkpoint);
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
   run_pipeline(p, o);
   return p;
 }

@@ -21,7 +21,7 @@ ExportOptions fp32_options(int64_t context = 16, int64_t input_len = 4) {
 
 Program build(const testing::TinyLlamaFiles& f, const ExportOptions& o) {
   auto ckpt = open_checkpoint(f.checkpoint);
-  return build_llama_program(read_model_params(f.params), *ckpt, o);
+  return build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
 }
 
 std::string build_error(const testing::TinyLlamaFiles& f, const ExportOptions& o) {
@@ -90,11 +90,10 @@ TEST(LlamaBuilder, RopeTablesHoldMetaFrequencies) {
 }
 
 TEST(LlamaBuilder, Llama3ScalingKeepsHighAndDividesLowFrequencies) {
-  ModelParams p;
+  ModelDescription p;
   p.head_dim = 64;
   p.rope_theta = 500000.0;
-  p.use_scaled_rope = true;
-  p.rope_scale_factor = 32.0;
+  p.rope_scaling = Llama3RopeScaling{32.0, 1.0, 4.0, 8192.0};
   std::vector<float> f = rope_frequencies(p);
   ASSERT_EQ(f.size(), 32u);
   EXPECT_FLOAT_EQ(f[0], 1.0f);  // wavelength 2π < 2048: kept

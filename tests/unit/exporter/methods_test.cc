@@ -20,7 +20,7 @@ ExportOptions options(bool multifunction) {
 
 Program build(const testing::TinyLlamaFiles& f, const ExportOptions& o, const std::vector<LoraAdapter>& adapters) {
   auto ckpt = open_checkpoint(f.checkpoint);
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o, adapters);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o, adapters);
   run_pipeline(p, o);
   return p;
 }

@@ -27,7 +27,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
 std::string export_tiny(const testing::TinyLlamaFiles& f, const std::string& out, int threads) {
   ExportOptions o = options();
   auto ckpt = open_checkpoint(f.checkpoint);
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
   run_pipeline(p, o);
   pack_program(p, *ckpt, out, threads, "pte test");
   return out;
@@ -96,7 +96,7 @@ TEST(Pack, FailedExportLeavesNoFile) {
   auto f = testing::write_tiny_llama("failure");
   ExportOptions o = options();
   auto ckpt = open_checkpoint(f.checkpoint);
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
   run_pipeline(p, o);
   p.weights.at("norm.weight:fp16").source = "no.such.tensor";  // fails while packing
   std::string out = f.dir + "/out/m.pte";

@@ -25,7 +25,7 @@ std::vector<float> logits_of(const testing::TinyLlamaFiles& f, const std::string
     adapters.push_back(testing::tiny_adapter(f.dir));
     checkpoints.adapters[adapter->name] = adapters.back().checkpoint.get();
   }
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o, adapters);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o, adapters);
   run_pipeline(p, o);
   pack_program(p, checkpoints, out, 1, "pte test");
   runtime::LoadedProgram program(out);

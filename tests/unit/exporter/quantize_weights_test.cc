@@ -19,7 +19,7 @@ ExportOptions quant_options(LinearQuantization linear, std::optional<EmbeddingQu
 Program build_tiny(const std::string& name, const ExportOptions& o, bool with_output = true) {
   auto f = testing::write_tiny_llama(name, with_output);
   auto ckpt = open_checkpoint(f.checkpoint);
-  return build_llama_program(read_model_params(f.params), *ckpt, o);
+  return build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
 }
 
 const GraphValue& weight_of(const Graph& g, const std::string& op, const std::string& output) {

@@ -19,7 +19,7 @@ ExportOptions split_options(int64_t target, int64_t max_splits) {
 Program split_tiny(const std::string& name, const ExportOptions& o, std::string* summary = nullptr) {
   auto f = testing::write_tiny_llama(name);
   auto ckpt = open_checkpoint(f.checkpoint);
-  Program p = build_llama_program(read_model_params(f.params), *ckpt, o);
+  Program p = build_llama_program(describe_meta_model(read_model_params(f.params)), *ckpt, o);
   std::string s = kSplitLinearsPass.run(p, o);
   if (summary) *summary = s;
   return p;

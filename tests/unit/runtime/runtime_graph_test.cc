@@ -200,7 +200,35 @@ const BadGraph kBadGraphs[] = {
        v->set_shape(0, int64_t{1} << 40);
      }},
     {"negative dimension", [](LinearProgram& p) { p.graph.proto().mutable_values(2)->set_shape(0, -1); }},
-    {"opset 2", [](LinearProgram& p) { p.graph.proto().set_opset(2); }},
+    {"opset 3", [](LinearProgram& p) { p.graph.proto().set_opset(3); }},
+    {"linear bias in an opset-1 graph", [](LinearProgram& p) {
+       p.writer.add_floats("b", {1, 2});
+       node(p, 0).add_inputs(p.graph.constant("b", DType::F32, {2}, "b"));
+     }},
+    {"linear bias of the wrong size", [](LinearProgram& p) {
+       p.graph.proto().set_opset(2);
+       p.writer.add_floats("b", {1, 2, 3});
+       node(p, 0).add_inputs(p.graph.constant("b", DType::F32, {3}, "b"));
+     }},
+    {"head_rms_norm in an opset-1 graph", [](LinearProgram& p) {
+       p.writer.add_floats("hw", {1, 1, 1});
+       int w = p.graph.constant("hw", DType::F32, {3}, "hw");
+       p.graph.op("head_rms_norm", {0, w}, "n", DType::F32, {1, 2, 3},
+                  {{"n_heads", int64_t{1}}, {"head_dim", int64_t{3}}, {"eps", 1e-6}});
+     }},
+    {"head_rms_norm weight of the wrong size", [](LinearProgram& p) {
+       p.graph.proto().set_opset(2);
+       p.writer.add_floats("hw", {1, 1, 1});
+       int w = p.graph.constant("hw", DType::F32, {3}, "hw");
+       p.graph.op("head_rms_norm", {0, w}, "n", DType::F32, {1, 2, 3},
+                  {{"n_heads", int64_t{3}}, {"head_dim", int64_t{1}}, {"eps", 1e-6}});
+     }},
+    {"head_rms_norm without n_heads", [](LinearProgram& p) {
+       p.graph.proto().set_opset(2);
+       p.writer.add_floats("hw", {1, 1, 1});
+       int w = p.graph.constant("hw", DType::F32, {3}, "hw");
+       p.graph.op("head_rms_norm", {0, w}, "n", DType::F32, {1, 2, 3}, {{"head_dim", int64_t{3}}, {"eps", 1e-6}});
+     }},
     {"graph output never produced", [](LinearProgram& p) { p.graph.proto().mutable_nodes()->RemoveLast(); }},
     {"graph input is a constant", [](LinearProgram& p) { p.graph.proto().add_inputs(1); p.method.pieces[0].inputs.push_back("x"); }},
     {"piece input count differs", [](LinearProgram& p) { p.method.pieces[0].inputs.push_back("x"); }},

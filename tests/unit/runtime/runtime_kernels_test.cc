@@ -67,6 +67,37 @@ TEST(RuntimeKernels, RmsNormNormalizesThenScales) {
   expect_near(o2.floats, {3 / r, 8 / r, 1, 2});
 }
 
+TEST(RuntimeKernels, HeadRmsNormNormalizesEachHeadWithTheSharedWeight) {
+  // One token, two heads of 2: head 0 (3, 4): mean square 12.5; head 1 (1, 1): 1. eps 0.
+  Tensor x = f32({1, 1, 4}, {3, 4, 1, 1});
+  Tensor w = f32({2}, {1, 2});
+  Tensor o = out(DType::F32, {1, 1, 4});
+  head_rms_norm(x, w, 2, 2, 0.0, o);
+  float r = std::sqrt(12.5f);
+  expect_near(o.floats, {3 / r, 8 / r, 1, 2});
+  // With eps 5 on (2, -2) (mean square 4, root 3) and weight 3: (2, -2) for every head.
+  Tensor x2 = f32({1, 2, 4}, {2, -2, 2, -2, 2, -2, 2, -2});
+  Tensor o2 = out(DType::F32, {1, 2, 4});
+  head_rms_norm(x2, f32({2}, {3, 3}), 2, 2, 5.0, o2);
+  expect_near(o2.floats, {2, -2, 2, -2, 2, -2, 2, -2});
+}
+
+TEST(RuntimeKernels, LinearAddsTheBiasBeforeTheOneRounding) {
+  Tensor x = f32({1, 2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor w = f32({2, 3}, {1, 0, -1, 0.5f, 0.5f, 0.5f});
+  Tensor b = f32({2}, {0.25f, -10});
+  Tensor o = out(DType::F32, {1, 2, 2});
+  linear(x, w, &b, o);
+  expect_near(o.floats, {-1.75f, -7, -1.75f, -2.5f});
+  // fp16 output: 2048 + 1 = 2049 (exact in fp32) + bias 0.75 = 2049.75 rounds once to 2050.
+  // Rounding the dot product first would give 2048 (tie to even), + 0.75 -> 2048.
+  Tensor xh = f32({1, 2}, {2048, 1});
+  Tensor bh = f32({1}, {0.75f});
+  Tensor oh = out(DType::F16, {1, 1});
+  linear(xh, f32({1, 2}, {1, 1}), &bh, oh);
+  expect_near(oh.floats, {2050}, 0);
+}
+
 TEST(RuntimeKernels, RmsNormInFp16RoundsTheNormalizedValueBeforeScaling) {
   // n = 2/3 rounds to 0.66650390625 in fp16; times 1.25 = 0.8331298828125 -> 0.8330078125.
   // Without the intermediate rounding the result would be 0.83349609375.
@@ -81,14 +112,14 @@ TEST(RuntimeKernels, LinearWithFp32AndFp16Weights) {
   Tensor x = f32({1, 2, 3}, {1, 2, 3, 4, 5, 6});
   std::vector<float> w = {1, 0, -1, 0.5f, 0.5f, 0.5f};
   Tensor o = out(DType::F32, {1, 2, 2});
-  linear(x, f32({2, 3}, w), o);
+  linear(x, f32({2, 3}, w), nullptr, o);
   expect_near(o.floats, {-2, 3, -2, 7.5f});
   std::vector<uint8_t> half = testing::encode_floats(w, DType::F16);
   Tensor o16 = out(DType::F32, {1, 2, 2});
-  linear(x, Tensor::constant(DType::F16, {2, 3}, half.data()), o16);
+  linear(x, Tensor::constant(DType::F16, {2, 3}, half.data()), nullptr, o16);
   expect_near(o16.floats, {-2, 3, -2, 7.5f});
   std::vector<uint8_t> bf = testing::encode_floats(w, DType::BF16);
-  linear(x, Tensor::constant(DType::BF16, {2, 3}, bf.data()), o16);
+  linear(x, Tensor::constant(DType::BF16, {2, 3}, bf.data()), nullptr, o16);
   expect_near(o16.floats, {-2, 3, -2, 7.5f});
 }
 
@@ -98,7 +129,7 @@ TEST(RuntimeKernels, LinearWithInt8PerRowScales) {
   std::vector<uint8_t> scales = testing::encode_floats({0.5f, 0.25f}, DType::F32);
   Tensor w = Tensor::quantized(DType::I8, {2, 3}, codes.data(), scales.data(), DType::F32, 3);
   Tensor o = out(DType::F32, {1, 2});
-  linear(f32({1, 3}, {1, 1, 1}), w, o);
+  linear(f32({1, 3}, {1, 1, 1}), w, nullptr, o);
   expect_near(o.floats, {1.0f, -0.25f}, 0);
 }
 
@@ -109,7 +140,7 @@ TEST(RuntimeKernels, LinearWithInt4GroupedFp16Scales) {
   std::vector<uint8_t> scales = testing::encode_floats({0.5f, 3.0f}, DType::F16);
   Tensor w = Tensor::quantized(DType::I4, {1, 4}, codes.data(), scales.data(), DType::F16, 2);
   Tensor o = out(DType::F32, {1, 1});
-  linear(f32({1, 4}, {1, 2, 3, 4}), w, o);
+  linear(f32({1, 4}, {1, 2, 3, 4}), w, nullptr, o);
   expect_near(o.floats, {3.5f - 8 + 9 - 12}, 0);
 }
 
@@ -132,7 +163,7 @@ TEST(RuntimeKernels, LinearMatchesADoublePrecisionReferenceOnALargeThreadedCase)
   std::vector<uint8_t> wb = testing::encode_floats(ws, DType::F32);
   Tensor o = out(DType::F32, {rows, n});
   set_thread_count(4);
-  linear(x, Tensor::constant(DType::F32, {static_cast<int64_t>(n), static_cast<int64_t>(k)}, wb.data()), o);
+  linear(x, Tensor::constant(DType::F32, {static_cast<int64_t>(n), static_cast<int64_t>(k)}, wb.data()), nullptr, o);
   set_thread_count(std::thread::hardware_concurrency());
   for (size_t r = 0; r < rows; ++r)
     for (size_t j = 0; j < n; ++j) {

@@ -4,7 +4,7 @@
 
 #include "common/error.h"
 #include "runtime-check/kernels.h"
-#include "runtime-check/op_signatures.h"
+#include "runtime-load/op_signatures.h"
 
 namespace pte::runtime {
 namespace {

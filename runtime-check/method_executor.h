@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime-check/loaded_program.h"
-#include "runtime-check/piece_graph.h"
+#include "runtime-load/loaded_program.h"
+#include "runtime-load/piece_graph.h"
 
 namespace pte::runtime {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 #include "runtime-check/method_executor.h"
 
 namespace pte::runtime {

@@ -13,7 +13,7 @@
 
 #include "common/error.h"
 #include "exporter/cli/commands.h"
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 #include "runtime-check/npy_writer.h"
 #include "runtime-check/parallel.h"
 #include "runtime-check/runner.h"

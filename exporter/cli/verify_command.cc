@@ -30,7 +30,7 @@
 #include "exporter/cli/commands.h"
 #include "exporter/export_model.h"
 #include "exporter/program/export_options.h"
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 #include "runtime-check/parallel.h"
 #include "runtime-check/parity_metrics.h"
 #include "runtime-check/runner.h"

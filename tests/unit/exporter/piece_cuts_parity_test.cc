@@ -4,7 +4,7 @@
 #include "exporter/packer/pack.h"
 #include "exporter/program/llama_builder.h"
 #include "passes/pipeline.h"
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 #include "runtime-check/runner.h"
 #include "tiny_llama.h"
 

@@ -1,4 +1,4 @@
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 
 #include <cstring>
 #include <limits>

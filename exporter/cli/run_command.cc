@@ -16,7 +16,7 @@
 #include "runtime-load/loaded_program.h"
 #include "runtime-check/npy_writer.h"
 #include "runtime-check/parallel.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 #include "runtime-check/tokenizer.h"
 
 namespace pte::cli {
@@ -34,6 +34,7 @@ struct RunArgs {
   bool json = false;
   std::string logits_out;
   int threads = 0;
+  std::string executor = "fast";
 };
 
 std::vector<int32_t> to_token_ids(const std::vector<int64_t>& ids, const char* flag) {
@@ -55,7 +56,9 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
 
   runtime::LoadedProgram program(a.model);
-  runtime::Runner runner(program, a.method);
+  runtime::ExecutorOptions executor;
+  executor.kind = runtime::parse_executor_kind(a.executor);
+  runtime::Runner runner(program, a.method, executor);
   std::optional<runtime::Tokenizer> tokenizer;
   if (!a.tokenizer.empty()) {
     tokenizer.emplace(a.tokenizer);
@@ -147,6 +150,9 @@ void add_run_command(CLI::App& app) {
                   "write every logits row to this .npy file (with a prefill/decode pair the prompt then goes "
                   "one token per decode call, so that every position has its row)");
   cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--executor", args->executor,
+                  "fast (prepared kernels, weights used in place) or reference (the verifier's oracle interpreter)")
+      ->capture_default_str();
   cmd->callback([args, prompt, ids] { run(*args, prompt->count() > 0, ids->count() > 0); });
 }
 

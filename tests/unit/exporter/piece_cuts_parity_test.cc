@@ -5,7 +5,7 @@
 #include "exporter/program/llama_builder.h"
 #include "passes/pipeline.h"
 #include "runtime-load/loaded_program.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 #include "tiny_llama.h"
 
 namespace pte {

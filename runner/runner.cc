@@ -1,11 +1,11 @@
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 
 #include <algorithm>
 #include <chrono>
 #include <limits>
 #include <utility>
 
-#include "runtime-check/float_rows.h"
+#include "runtime-load/float_rows.h"
 
 namespace pte::runtime {
 namespace {
@@ -69,9 +69,11 @@ std::vector<RunnableMethod> runnable_methods(const LoadedProgram& program) {
   return out;
 }
 
-Runner::Bound::Bound(const LoadedProgram& program, std::string_view method)
-    : executor(program, method), layout(resolve_runner_layout(program, executor)) {
-  const auto& in = executor.inputs();
+Runner::Bound::Bound(const LoadedProgram& program, std::string_view method, const ExecutorOptions& options,
+                     const std::shared_ptr<ExecutorResources>& resources)
+    : backend(make_method_backend(program, method, options, resources)),
+      layout(resolve_runner_layout(program, backend->graph())) {
+  const auto& in = backend->graph().inputs();
   tokens = Tensor::zeros(DType::I32, in[layout.tokens_input].shape);
   mask = Tensor::zeros(in[layout.mask_input].dtype, in[layout.mask_input].shape);
   cos = Tensor::zeros(in[layout.cos_input].dtype, in[layout.cos_input].shape);
@@ -79,17 +81,19 @@ Runner::Bound::Bound(const LoadedProgram& program, std::string_view method)
   if (layout.last_pos_input) last_pos = Tensor::zeros(DType::I64, in[*layout.last_pos_input].shape);
 }
 
-Runner::Runner(const LoadedProgram& program, std::string_view name)
+Runner::Runner(const LoadedProgram& program, std::string_view name, const ExecutorOptions& executor)
     : program_(program),
       name_(name),
+      executor_(executor),
+      resources_(make_executor_resources(executor)),
       freqs_cos_table_(program.metadata_blob_tensor("freqs_cos")),
       freqs_sin_table_(program.metadata_blob_tensor("freqs_sin")) {
   auto [prefill, decode] = pair_methods(name);
   if (has_role(program, name_, fb::MethodRole::Full)) {
-    primary_ = std::make_unique<Bound>(program, name_);
+    primary_ = std::make_unique<Bound>(program, name_, executor_, resources_);
   } else if (has_role(program, prefill, fb::MethodRole::Prefill) && has_role(program, decode, fb::MethodRole::Decode)) {
-    primary_ = std::make_unique<Bound>(program, prefill);
-    decode_ = std::make_unique<Bound>(program, decode);
+    primary_ = std::make_unique<Bound>(program, prefill, executor_, resources_);
+    decode_ = std::make_unique<Bound>(program, decode, executor_, resources_);
     check_pair();
   } else {
     std::string what = "nothing to run under the name '" + name_ + "'";
@@ -100,10 +104,24 @@ Runner::Runner(const LoadedProgram& program, std::string_view name)
       what = "'" + name_ + "' needs both a Prefill method '" + prefill + "' and a Decode method '" + decode + "'";
     program.fail(what + "; runnable names: " + describe_runnable(runnable_methods(program)));
   }
-  const auto& in = primary_->executor.inputs();
+  const auto& in = primary_->backend->graph().inputs();
   for (const RunnerLayout::Layer& l : primary_->layout.layers) {
     k_caches_.push_back(Tensor::zeros(in[l.k_in].dtype, in[l.k_in].shape));
     v_caches_.push_back(Tensor::zeros(in[l.v_in].dtype, in[l.v_in].shape));
+  }
+  for (Bound* b : {primary_.get(), decode_.get()}) {
+    if (!b) continue;
+    const RunnerLayout& layout = b->layout;
+    b->inputs.assign(b->backend->graph().inputs().size(), nullptr);
+    b->inputs[layout.tokens_input] = &b->tokens;
+    b->inputs[layout.mask_input] = &b->mask;
+    b->inputs[layout.cos_input] = &b->cos;
+    b->inputs[layout.sin_input] = &b->sin;
+    if (layout.last_pos_input) b->inputs[*layout.last_pos_input] = &b->last_pos;
+    for (size_t l = 0; l < layout.layers.size(); ++l) {
+      b->inputs[layout.layers[l].k_in] = &k_caches_[l];
+      b->inputs[layout.layers[l].v_in] = &v_caches_[l];
+    }
   }
   reset();
 }
@@ -113,14 +131,14 @@ Runner::~Runner() = default;
 // Both methods read and write the same cache tensors, so their cache inputs must be identical.
 void Runner::check_pair() const {
   const RunnerLayout &p = primary_->layout, &d = decode_->layout;
-  const std::string pair = "methods '" + primary_->executor.name() + "' and '" + decode_->executor.name() + "'";
+  const std::string pair = "methods '" + primary_->name() + "' and '" + decode_->name() + "'";
   if (p.cache_len != d.cache_len)
     program_.fail(pair + " have cache_len " + std::to_string(p.cache_len) + " and " + std::to_string(d.cache_len) +
                   "; a prefill/decode pair shares one cache (C = max_context_len - 1 for both)");
   if (p.layers.size() != d.layers.size())
     program_.fail(pair + " have " + std::to_string(p.layers.size()) + " and " + std::to_string(d.layers.size()) +
                   " layers of caches");
-  const auto &pin = primary_->executor.inputs(), &din = decode_->executor.inputs();
+  const auto &pin = primary_->backend->graph().inputs(), &din = decode_->backend->graph().inputs();
   for (size_t l = 0; l < p.layers.size(); ++l)
     for (auto [a, b] : {std::pair{p.layers[l].k_in, d.layers[l].k_in}, std::pair{p.layers[l].v_in, d.layers[l].v_in}})
       if (pin[a].dtype != din[b].dtype || pin[a].shape != din[b].shape)
@@ -130,21 +148,21 @@ void Runner::check_pair() const {
 }
 
 std::vector<std::string> Runner::method_names() const {
-  std::vector<std::string> names = {primary_->executor.name()};
-  if (decode_) names.push_back(decode_->executor.name());
+  std::vector<std::string> names = {primary_->name()};
+  if (decode_) names.push_back(decode_->name());
   return names;
 }
 
 size_t Runner::calls(std::string_view method) const {
   size_t n = 0;
   for (const Bound* b : {primary_.get(), decode_.get()})
-    if (b && b->executor.name() == method) n += b->calls;
+    if (b && b->name() == method) n += b->calls;
   return n;
 }
 
 const std::string& Runner::last_method() const {
   static const std::string none;
-  return last_ ? last_->executor.name() : none;
+  return last_ ? last_->name() : none;
 }
 
 void Runner::reset_mask(Bound& b) const {
@@ -165,9 +183,9 @@ void Runner::reset() {
   last_ = nullptr;
 }
 
-void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) const {
+void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) {
   const size_t T = static_cast<size_t>(b.layout.input_len), half = static_cast<size_t>(b.layout.head_dim / 2);
-  std::vector<float> scratch;
+  std::vector<float>& scratch = freqs_scratch_;
   for (size_t r = 0; r < T; ++r) {
     float* dst = input.floats.data() + r * half;
     int64_t p = position_ + static_cast<int64_t>(r);
@@ -180,7 +198,7 @@ void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) cons
   }
 }
 
-std::vector<float> Runner::step(std::span<const int32_t> tokens) {
+const std::vector<float>& Runner::step(std::span<const int32_t> tokens) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   // A pair: one token goes to decode, a chunk of several to prefill.
   Bound& b = decode_ && n == 1 ? *decode_ : *primary_;
@@ -188,11 +206,11 @@ std::vector<float> Runner::step(std::span<const int32_t> tokens) {
   const size_t T = static_cast<size_t>(layout.input_len), C = static_cast<size_t>(layout.cache_len);
   const size_t V = static_cast<size_t>(layout.vocab_size), D = static_cast<size_t>(layout.head_dim);
   const size_t H = static_cast<size_t>(layout.kv_heads);
-  const std::string method = "method '" + b.executor.name() + "': ";
+  auto method = [&] { return "method '" + b.name() + "': "; };  // built only for an error
   if (n < 1 || n > layout.input_len)
-    program_.fail(method + "a call takes 1 to " + std::to_string(T) + " tokens, given " + std::to_string(n));
+    program_.fail(method() + "a call takes 1 to " + std::to_string(T) + " tokens, given " + std::to_string(n));
   if (position_ + n > layout.max_context_len)
-    program_.fail(method + "position " + std::to_string(position_ + n) + " would exceed max_context_len " +
+    program_.fail(method() + "position " + std::to_string(position_ + n) + " would exceed max_context_len " +
                   std::to_string(layout.max_context_len));
 
   for (size_t i = 0; i < T; ++i) b.tokens.ints[i] = i < tokens.size() ? tokens[i] : 0;
@@ -203,30 +221,20 @@ std::vector<float> Runner::step(std::span<const int32_t> tokens) {
   fill_freqs(b, freqs_sin_table_, b.sin);
   if (layout.last_pos_input) b.last_pos.ints[0] = n - 1;
 
-  std::vector<const Tensor*> inputs(b.executor.inputs().size(), nullptr);
-  inputs[layout.tokens_input] = &b.tokens;
-  inputs[layout.mask_input] = &b.mask;
-  inputs[layout.cos_input] = &b.cos;
-  inputs[layout.sin_input] = &b.sin;
-  if (layout.last_pos_input) inputs[*layout.last_pos_input] = &b.last_pos;
-  for (size_t l = 0; l < layout.layers.size(); ++l) {
-    inputs[layout.layers[l].k_in] = &k_caches_[l];
-    inputs[layout.layers[l].v_in] = &v_caches_[l];
-  }
-  auto outputs = b.executor.run(inputs);
+  const auto outputs = b.backend->run(b.inputs, n);
   ++b.calls;
   last_ = &b;
 
   // New positions j < n go to ring-buffer slot (pos + j) mod C of every cache.
   if (C > 0) {
     for (size_t l = 0; l < layout.layers.size(); ++l) {
-      const std::pair<const Tensor*, Tensor*> pairs[] = {{outputs[layout.layers[l].k_out].get(), &k_caches_[l]},
-                                                         {outputs[layout.layers[l].v_out].get(), &v_caches_[l]}};
+      const std::pair<const float*, Tensor*> pairs[] = {{outputs[layout.layers[l].k_out].data(), &k_caches_[l]},
+                                                        {outputs[layout.layers[l].v_out].data(), &v_caches_[l]}};
       for (auto [update, cache] : pairs)
         for (size_t h = 0; h < H; ++h)
           for (size_t j = 0; j < static_cast<size_t>(n); ++j) {
             size_t slot = (static_cast<size_t>(position_) + j) % C;
-            const float* src = update->floats.data() + (h * T + j) * D;
+            const float* src = update + (h * T + j) * D;
             float* dst = cache->floats.data() + (h * C + slot) * D;
             for (size_t d = 0; d < D; ++d) dst[d] = round_to_dtype(cache->dtype, src[d]);
           }
@@ -235,9 +243,10 @@ std::vector<float> Runner::step(std::span<const int32_t> tokens) {
   visible_cache_slots_ = std::min<int64_t>(layout.cache_len, visible_cache_slots_ + n);
   position_ += n;
 
-  const Tensor& logits = *outputs[layout.logits_output];
+  const float* logits = outputs[layout.logits_output].data();
   const size_t rows = layout.last_pos_input ? 1 : static_cast<size_t>(n);
-  return std::vector<float>(logits.floats.begin(), logits.floats.begin() + static_cast<ptrdiff_t>(rows * V));
+  logits_.assign(logits, logits + rows * V);
+  return logits_;
 }
 
 Generation Runner::generate(std::span<const int32_t> prompt, const GenerateOptions& options,

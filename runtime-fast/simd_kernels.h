@@ -1,0 +1,44 @@
+#pragma once
+// The inner loops of the fast executor, one table per CPU variant (chosen at run time). Every
+// variant computes the same values up to the order of float32 summation: products and the
+// dequantized weights are exact as FORMAT.md defines them, only the accumulation order differs.
+#include <cstddef>
+#include <cstdint>
+
+namespace pte::fast {
+
+enum class CpuVariant { Portable, Avx2 };
+
+struct SimdKernels {
+  // Σ a[i]·b[i].
+  float (*dot_f32)(const float* a, const float* b, size_t n);
+  // Σ x[i]·w[i], w IEEE binary16 bits.
+  float (*dot_f16)(const float* x, const uint16_t* w, size_t n);
+  // Σ x[i]·dequant(i) over int4 codes (element 2k in the low nibble of codes[k]), one scale per
+  // `group` elements (n a multiple of group, group even): dequant = round_s(code × scale), round_s
+  // rounding to the scales' dtype (binary16 bits when f16_scales, else float32).
+  float (*dot_q4)(const float* x, const uint8_t* codes, size_t n, size_t group, const void* scales,
+                  bool f16_scales);
+  // The same dequantized values written out: out[i] = dequant(i).
+  void (*dequant_q4)(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales,
+                     float* out);
+  // x[i] = round_to_half(x[i]) (round to nearest even; ±inf from 65520 on).
+  void (*round_f16)(float* x, size_t n);
+  // y[i] += a·x[i] (one product, one sum: no fused multiply-add).
+  void (*axpy)(float a, const float* x, float* y, size_t n);
+};
+
+// Whether this CPU can run `variant` (Portable always).
+bool cpu_supports(CpuVariant variant);
+// The fastest variant this CPU supports.
+CpuVariant best_cpu_variant();
+const char* variant_name(CpuVariant variant);
+// The kernels of `variant`; the caller checks cpu_supports first.
+const SimdKernels& simd_kernels(CpuVariant variant);
+
+namespace detail {
+extern const SimdKernels kPortableKernels;
+extern const SimdKernels kAvx2Kernels;
+}  // namespace detail
+
+}  // namespace pte::fast

@@ -1,0 +1,84 @@
+// The portable variant: plain C++ (the compiler may vectorize it for the baseline ISA).
+#include <cstring>
+
+#include "common/float16.h"
+#include "runtime-fast/simd_kernels.h"
+
+namespace pte::fast {
+namespace {
+
+float scale_at(const void* scales, bool f16_scales, size_t g) {
+  if (f16_scales) {
+    uint16_t h;
+    std::memcpy(&h, static_cast<const uint8_t*>(scales) + 2 * g, 2);
+    return half_to_float(h);
+  }
+  float f;
+  std::memcpy(&f, static_cast<const uint8_t*>(scales) + 4 * g, 4);
+  return f;
+}
+
+// The 16 dequantized values of one scale, indexed by the nibble (two's complement code).
+void q4_table(float scale, bool f16_scales, float table[16]) {
+  for (int nibble = 0; nibble < 16; ++nibble) {
+    float v = static_cast<float>(nibble >= 8 ? nibble - 16 : nibble) * scale;
+    table[nibble] = f16_scales ? round_to_half(v) : v;
+  }
+}
+
+float dot_f32(const float* a, const float* b, size_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+float dot_f16(const float* x, const uint16_t* w, size_t n) {
+  float sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += x[i] * half_to_float(w[i]);
+  return sum;
+}
+
+float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales) {
+  float sum = 0, table[16];
+  for (size_t g = 0; g * group < n; ++g) {
+    q4_table(scale_at(scales, f16_scales, g), f16_scales, table);
+    const size_t begin = g * group;
+    for (size_t i = begin; i < begin + group; i += 2) {
+      const uint8_t byte = codes[i / 2];
+      sum += x[i] * table[byte & 0xf];
+      sum += x[i + 1] * table[byte >> 4];
+    }
+  }
+  return sum;
+}
+
+void dequant_q4(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales, float* out) {
+  float table[16];
+  for (size_t g = 0; g * group < n; ++g) {
+    q4_table(scale_at(scales, f16_scales, g), f16_scales, table);
+    for (size_t i = g * group; i < (g + 1) * group; i += 2) {
+      out[i] = table[codes[i / 2] & 0xf];
+      out[i + 1] = table[codes[i / 2] >> 4];
+    }
+  }
+}
+
+void round_f16(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = round_to_half_fast(x[i]);
+}
+
+void axpy(float a, const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+namespace detail {
+const SimdKernels kPortableKernels = {dot_f32, dot_f16, dot_q4, dequant_q4, round_f16, axpy};
+}
+
+}  // namespace pte::fast

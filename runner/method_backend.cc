@@ -20,9 +20,12 @@ class ExecutorResources {
   explicit ExecutorResources(const ExecutorOptions& o)
       : pool(o.threads ? o.threads : thread_count()), variant(fast::best_cpu_variant()) {
     if (o.cpu_variant.empty()) return;
-    if (o.cpu_variant == "portable") variant = fast::CpuVariant::Portable;
-    else if (o.cpu_variant == "avx2") variant = fast::CpuVariant::Avx2;
-    else throw Error("cpu variant '" + o.cpu_variant + "' is unknown; expected avx2 or portable");
+    for (fast::CpuVariant v : {fast::CpuVariant::Portable, fast::CpuVariant::Avx2, fast::CpuVariant::Avx512})
+      if (o.cpu_variant == fast::variant_name(v)) {
+        variant = v;
+        return;
+      }
+    throw Error("cpu variant '" + o.cpu_variant + "' is unknown; expected portable, avx2 or avx512");
   }
   fast::ThreadPool pool;
   fast::CpuVariant variant;

@@ -19,7 +19,7 @@ const char* executor_kind_name(ExecutorKind kind);
 struct ExecutorOptions {
   ExecutorKind kind = ExecutorKind::Fast;
   size_t threads = 0;  // fast executor: pool threads (0: the configured thread count)
-  // Fast executor: the kernels' CPU variant by name ("avx2", "portable"); empty: the best
+  // Fast executor: the kernels' CPU variant by name ("portable", "avx2", "avx512"); empty: the best
   // this CPU supports.
   std::string cpu_variant;
 };

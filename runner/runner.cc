@@ -123,6 +123,7 @@ Runner::Runner(const LoadedProgram& program, std::string_view name, const Execut
       b->inputs[layout.layers[l].v_in] = &v_caches_[l];
     }
   }
+  depths_.assign(static_cast<size_t>(primary_->layout.input_len), 0);
   reset();
 }
 
@@ -166,6 +167,7 @@ const std::string& Runner::last_method() const {
 }
 
 void Runner::reset_mask(Bound& b) const {
+  b.visible_columns = 0;
   const size_t T = static_cast<size_t>(b.layout.input_len), C = static_cast<size_t>(b.layout.cache_len);
   // Cache columns start hidden; the chunk part is causal (row i sees chunk columns <= i).
   for (size_t i = 0; i < T; ++i)
@@ -181,6 +183,7 @@ void Runner::reset() {
   position_ = 0;
   visible_cache_slots_ = 0;
   last_ = nullptr;
+  tree_rows_ = 0;
 }
 
 void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) {
@@ -188,7 +191,7 @@ void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) {
   std::vector<float>& scratch = freqs_scratch_;
   for (size_t r = 0; r < T; ++r) {
     float* dst = input.floats.data() + r * half;
-    int64_t p = position_ + static_cast<int64_t>(r);
+    int64_t p = position_ + depths_[r];
     if (p >= b.layout.max_context_len) {  // only padding rows can fall past the table
       std::fill(dst, dst + half, 0.0f);
       continue;
@@ -198,25 +201,41 @@ void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) {
   }
 }
 
-const std::vector<float>& Runner::step(std::span<const int32_t> tokens) {
+std::span<const std::span<const float>> Runner::call(Bound& b, std::span<const int32_t> tokens,
+                                                     std::span<const int32_t> parents) {
   const int64_t n = static_cast<int64_t>(tokens.size());
-  // A pair: one token goes to decode, a chunk of several to prefill.
-  Bound& b = decode_ && n == 1 ? *decode_ : *primary_;
   const RunnerLayout& layout = b.layout;
   const size_t T = static_cast<size_t>(layout.input_len), C = static_cast<size_t>(layout.cache_len);
-  const size_t V = static_cast<size_t>(layout.vocab_size), D = static_cast<size_t>(layout.head_dim);
-  const size_t H = static_cast<size_t>(layout.kv_heads);
   auto method = [&] { return "method '" + b.name() + "': "; };  // built only for an error
   if (n < 1 || n > layout.input_len)
     program_.fail(method() + "a call takes 1 to " + std::to_string(T) + " tokens, given " + std::to_string(n));
-  if (position_ + n > layout.max_context_len)
-    program_.fail(method() + "position " + std::to_string(position_ + n) + " would exceed max_context_len " +
+  // Row r sits at position + depth(r): r itself in a chain, its number of ancestors in a tree.
+  int64_t deepest = n - 1;
+  for (size_t r = 0; r < T; ++r) depths_[r] = static_cast<int64_t>(r);
+  if (!parents.empty()) {
+    deepest = 0;
+    for (size_t r = 1; r < static_cast<size_t>(n); ++r) {
+      const int32_t p = parents[r];
+      if (p < 0 || static_cast<size_t>(p) >= r) program_.fail(method() + "tree row " + std::to_string(r) + " has parent " + std::to_string(p));
+      depths_[r] = depths_[static_cast<size_t>(p)] + 1;
+      deepest = std::max(deepest, depths_[r]);
+    }
+  }
+  if (position_ + deepest + 1 > layout.max_context_len)
+    program_.fail(method() + "position " + std::to_string(position_ + deepest + 1) + " would exceed max_context_len " +
                   std::to_string(layout.max_context_len));
 
   for (size_t i = 0; i < T; ++i) b.tokens.ints[i] = i < tokens.size() ? tokens[i] : 0;
+  // Cache columns only ever become visible (until a reset): unmask the new ones.
   for (size_t i = 0; i < T; ++i)
-    for (size_t c = 0; c < C; ++c)
-      b.mask.floats[i * (C + T) + c] = static_cast<int64_t>(c) < visible_cache_slots_ ? 0.0f : kHidden;
+    for (int64_t c = b.visible_columns; c < visible_cache_slots_; ++c) b.mask.floats[i * (C + T) + static_cast<size_t>(c)] = 0.0f;
+  b.visible_columns = visible_cache_slots_;
+  if (!parents.empty())  // row r sees the chunk rows on its path from row 0
+    for (size_t r = 0; r < static_cast<size_t>(n); ++r) {
+      float* row = b.mask.floats.data() + r * (C + T) + C;
+      std::fill(row, row + T, kHidden);
+      for (int64_t a = static_cast<int64_t>(r); a >= 0; a = a ? parents[static_cast<size_t>(a)] : -1) row[a] = 0.0f;
+    }
   fill_freqs(b, freqs_cos_table_, b.cos);
   fill_freqs(b, freqs_sin_table_, b.sin);
   if (layout.last_pos_input) b.last_pos.ints[0] = n - 1;
@@ -224,29 +243,69 @@ const std::vector<float>& Runner::step(std::span<const int32_t> tokens) {
   const auto outputs = b.backend->run(b.inputs, n);
   ++b.calls;
   last_ = &b;
+  if (!parents.empty())  // back to the causal chunk part
+    for (size_t r = 0; r < static_cast<size_t>(n); ++r)
+      for (size_t j = 0; j < T; ++j) b.mask.floats[r * (C + T) + C + j] = j > r ? kHidden : 0.0f;
+  return outputs;
+}
 
-  // New positions j < n go to ring-buffer slot (pos + j) mod C of every cache.
+void Runner::commit(const Bound& b, std::span<const std::span<const float>> outputs, size_t count, const size_t* rows) {
+  const RunnerLayout& layout = b.layout;
+  const size_t T = static_cast<size_t>(layout.input_len), C = static_cast<size_t>(layout.cache_len);
+  const size_t D = static_cast<size_t>(layout.head_dim), H = static_cast<size_t>(layout.kv_heads);
+  // New position j (row rows[j], or j) goes to ring-buffer slot (pos + j) mod C of every cache.
   if (C > 0) {
     for (size_t l = 0; l < layout.layers.size(); ++l) {
       const std::pair<const float*, Tensor*> pairs[] = {{outputs[layout.layers[l].k_out].data(), &k_caches_[l]},
                                                         {outputs[layout.layers[l].v_out].data(), &v_caches_[l]}};
       for (auto [update, cache] : pairs)
         for (size_t h = 0; h < H; ++h)
-          for (size_t j = 0; j < static_cast<size_t>(n); ++j) {
+          for (size_t j = 0; j < count; ++j) {
             size_t slot = (static_cast<size_t>(position_) + j) % C;
-            const float* src = update + (h * T + j) * D;
+            const float* src = update + (h * T + (rows ? rows[j] : j)) * D;
             float* dst = cache->floats.data() + (h * C + slot) * D;
             for (size_t d = 0; d < D; ++d) dst[d] = round_to_dtype(cache->dtype, src[d]);
           }
     }
   }
-  visible_cache_slots_ = std::min<int64_t>(layout.cache_len, visible_cache_slots_ + n);
-  position_ += n;
+  visible_cache_slots_ = std::min<int64_t>(layout.cache_len, visible_cache_slots_ + static_cast<int64_t>(count));
+  position_ += static_cast<int64_t>(count);
+}
 
-  const float* logits = outputs[layout.logits_output].data();
-  const size_t rows = layout.last_pos_input ? 1 : static_cast<size_t>(n);
-  logits_.assign(logits, logits + rows * V);
+const std::vector<float>& Runner::step(std::span<const int32_t> tokens) {
+  // A pair: one token goes to decode, a chunk of several to prefill.
+  Bound& b = decode_ && tokens.size() == 1 ? *decode_ : *primary_;
+  const auto outputs = call(b, tokens, {});
+  commit(b, outputs, tokens.size(), nullptr);
+  const float* logits = outputs[b.layout.logits_output].data();
+  const size_t rows = b.layout.last_pos_input ? 1 : tokens.size();
+  logits_.assign(logits, logits + rows * static_cast<size_t>(b.layout.vocab_size));
   return logits_;
+}
+
+const std::vector<float>& Runner::step_tree(std::span<const int32_t> tokens, std::span<const int32_t> parents) {
+  if (decode_ || layout().last_pos_input)
+    program_.fail("method '" + primary_->name() + "' returns one logits row per call: a token tree needs a Full method "
+                  "with the logits of every position (a single-method export)");
+  if (parents.size() != tokens.size() || parents.empty() || parents[0] != -1)
+    program_.fail("a token tree gives one parent per token, -1 for row 0 only");
+  tree_outputs_ = call(*primary_, tokens, parents);
+  tree_rows_ = tokens.size();
+  tree_parents_.assign(parents.begin(), parents.end());
+  const float* logits = tree_outputs_[primary_->layout.logits_output].data();
+  logits_.assign(logits, logits + tokens.size() * static_cast<size_t>(primary_->layout.vocab_size));
+  return logits_;
+}
+
+void Runner::accept(std::span<const size_t> path) {
+  const std::vector<int32_t>& parents = tree_parents_;
+  if (tree_rows_ == 0) program_.fail("accept: no token tree to accept from (step_tree first, once)");
+  if (path.empty() || path[0] != 0) program_.fail("accept: a path starts at row 0");
+  for (size_t j = 1; j < path.size(); ++j)
+    if (path[j] >= tree_rows_ || parents[path[j]] != static_cast<int32_t>(path[j - 1]))
+      program_.fail("accept: row " + std::to_string(path[j]) + " does not follow row " + std::to_string(path[j - 1]));
+  commit(*primary_, tree_outputs_, path.size(), path.data());
+  tree_rows_ = 0;
 }
 
 Generation Runner::generate(std::span<const int32_t> prompt, const GenerateOptions& options,

@@ -82,6 +82,15 @@ class Runner {
   // The rows stay valid until the next call. Caches are updated in place (the n new rows of
   // each layer); after the first calls a step allocates nothing.
   const std::vector<float>& step(std::span<const int32_t> tokens);
+  // Lookahead verification, on a Full method (the logits of every row): one call on a tree of up
+  // to T tokens at the current position. Row 0 continues the sequence; row r > 0 follows row
+  // parents[r] < r (parents[0] = -1), sits at position + its depth and sees only its ancestors
+  // among the rows. Returns the logits of every row [n, V]; the caches are not updated until
+  // accept(path), which commits rows `path` (row 0, then a chain of children) as the next
+  // positions. Keys are visited in position order either way, so a row computes what step()
+  // would have computed for the same sequence.
+  const std::vector<float>& step_tree(std::span<const int32_t> tokens, std::span<const int32_t> parents);
+  void accept(std::span<const size_t> path);
   // Prompt in chunks of T (the last one partial), then greedy decoding (argmax, lowest index
   // on ties), one token per call. See GenerateOptions::keep_logits for pairs.
   Generation generate(std::span<const int32_t> prompt, const GenerateOptions& options,
@@ -101,11 +110,18 @@ class Runner {
     RunnerLayout layout;
     Tensor tokens, mask, cos, sin, last_pos;
     std::vector<const Tensor*> inputs;  // bound once: these buffers and the caches
+    int64_t visible_columns = 0;        // cache columns of `mask` unmasked so far
     size_t calls = 0;
   };
   void check_pair() const;
   void reset_mask(Bound& b) const;
   void fill_freqs(const Bound& b, const Tensor& table, Tensor& input);
+  // One call: tokens (padded), mask, RoPE rows (a tree when parents is not empty). Returns the
+  // outputs, valid until the next call.
+  std::span<const std::span<const float>> call(Bound& b, std::span<const int32_t> tokens,
+                                               std::span<const int32_t> parents);
+  // Writes `count` update rows of a call (rows[j], or j) into the caches at the next positions.
+  void commit(const Bound& b, std::span<const std::span<const float>> outputs, size_t count, const size_t* rows);
 
   const LoadedProgram& program_;
   std::string name_;
@@ -118,6 +134,10 @@ class Runner {
   int64_t position_ = 0;
   int64_t visible_cache_slots_ = 0;
   std::vector<float> logits_;  // the rows step() returns
+  std::vector<int64_t> depths_;  // per row of a call: its offset from position_
+  std::span<const std::span<const float>> tree_outputs_;
+  size_t tree_rows_ = 0;  // rows of the step_tree call not yet accepted
+  std::vector<int32_t> tree_parents_;
   std::vector<float> freqs_scratch_;
 };
 

@@ -7,7 +7,7 @@
 
 namespace pte::fast {
 
-enum class CpuVariant { Portable, Avx2 };
+enum class CpuVariant { Portable, Avx2, Avx512 };
 
 struct SimdKernels {
   // Σ a[i]·b[i].
@@ -39,6 +39,7 @@ const SimdKernels& simd_kernels(CpuVariant variant);
 namespace detail {
 extern const SimdKernels kPortableKernels;
 extern const SimdKernels kAvx2Kernels;
+extern const SimdKernels kAvx512Kernels;
 }  // namespace detail
 
 }  // namespace pte::fast

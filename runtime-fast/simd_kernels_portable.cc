@@ -1,4 +1,5 @@
 // The portable variant: plain C++ (the compiler may vectorize it for the baseline ISA).
+#include <cstdint>
 #include <cstring>
 
 #include "common/float16.h"
@@ -26,34 +27,38 @@ void q4_table(float scale, bool f16_scales, float table[16]) {
   }
 }
 
-float dot_f32(const float* a, const float* b, size_t n) {
+// Eight partial sums then the tail in order: every dot product sums in this one order, so a
+// weight row gives the same sum whether it is read in place or decoded first.
+template <typename Weight>
+float dot_with(const float* x, size_t n, Weight w) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (size_t j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+    for (size_t j = 0; j < 8; ++j) acc[j] += x[i + j] * w(i + j);
   float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) sum += a[i] * b[i];
+  for (; i < n; ++i) sum += x[i] * w(i);
   return sum;
+}
+
+float dot_f32(const float* a, const float* b, size_t n) {
+  return dot_with(a, n, [b](size_t i) { return b[i]; });
 }
 
 float dot_f16(const float* x, const uint16_t* w, size_t n) {
-  float sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += x[i] * half_to_float(w[i]);
-  return sum;
+  return dot_with(x, n, [w](size_t i) { return half_to_float(w[i]); });
 }
 
 float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales) {
-  float sum = 0, table[16];
-  for (size_t g = 0; g * group < n; ++g) {
-    q4_table(scale_at(scales, f16_scales, g), f16_scales, table);
-    const size_t begin = g * group;
-    for (size_t i = begin; i < begin + group; i += 2) {
-      const uint8_t byte = codes[i / 2];
-      sum += x[i] * table[byte & 0xf];
-      sum += x[i + 1] * table[byte >> 4];
+  float table[16];
+  size_t current = SIZE_MAX;
+  return dot_with(x, n, [&](size_t i) {
+    if (i / group != current) {
+      current = i / group;
+      q4_table(scale_at(scales, f16_scales, current), f16_scales, table);
     }
-  }
-  return sum;
+    const uint8_t byte = codes[i / 2];
+    return table[(i & 1) ? byte >> 4 : byte & 0xf];
+  });
 }
 
 void dequant_q4(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales, float* out) {

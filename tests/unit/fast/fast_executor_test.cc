@@ -76,7 +76,7 @@ const Mode kModes[] = {
 
 INSTANTIATE_TEST_SUITE_P(Modes, FastExecutorParity,
                          ::testing::Combine(::testing::ValuesIn(kModes),
-                                            ::testing::Values(fast::CpuVariant::Portable, fast::CpuVariant::Avx2)),
+                                            ::testing::Values(fast::CpuVariant::Portable, fast::CpuVariant::Avx2, fast::CpuVariant::Avx512)),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param).name) + "_" +
                                   fast::variant_name(std::get<1>(info.param));

@@ -130,6 +130,29 @@ TEST_P(FastKernels, Q4GroupsUseTheirOwnScale) {
   EXPECT_EQ(k().dot_q4(x30.data(), p30.data(), 30, 10, s16, true), -60.0f);
 }
 
+TEST_P(FastKernels, Q4RowsSumAlikeInPlaceAndDecoded) {
+  // Decode (T = 1) reads codes in place, prefill dots a decoded row: the same sum, bit for bit,
+  // for one scale per row and for groups of 32 (what lookahead's equality with greedy relies on).
+  for (size_t n : {size_t{64}, size_t{96}, size_t{100}, size_t{2048}}) {
+    for (size_t group : {n, size_t{32}}) {
+      if (n % group) continue;
+      std::vector<int> codes(n);
+      std::vector<float> x(n);
+      std::vector<uint16_t> scales(n / group);
+      for (size_t i = 0; i < n; ++i) {
+        codes[i] = static_cast<int>((i * 7 + i / 3) % 16) - 8;
+        x[i] = 1.0f / static_cast<float>(i + 3);  // inexact sums: the order shows
+      }
+      for (size_t g = 0; g < scales.size(); ++g) scales[g] = static_cast<uint16_t>(0x2e66 + 17 * g);
+      std::vector<uint8_t> packed = pack(codes);
+      std::vector<float> row(n);
+      k().dequant_q4(packed.data(), n, group, scales.data(), true, row.data());
+      EXPECT_EQ(k().dot_q4(x.data(), packed.data(), n, group, scales.data(), true), k().dot_f32(x.data(), row.data(), n))
+          << "n " << n << " group " << group;
+    }
+  }
+}
+
 TEST_P(FastKernels, RoundF16IsNearestEven) {
   const float inf = std::numeric_limits<float>::infinity();
   // (input, binary16 value): ties to even at 1, above 1 by 1.5 ulps, overflow, subnormal ties.
@@ -167,7 +190,7 @@ TEST_P(FastKernels, AxpyAddsTheScaledVector) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, FastKernels, ::testing::Values(CpuVariant::Portable, CpuVariant::Avx2),
+INSTANTIATE_TEST_SUITE_P(Variants, FastKernels, ::testing::Values(CpuVariant::Portable, CpuVariant::Avx2, CpuVariant::Avx512),
                          [](const auto& info) { return std::string(variant_name(info.param)); });
 
 }  // namespace

@@ -56,6 +56,13 @@ void linear_kernel(const Step& s, RunContext& c) {
   const Weight w = weight_of(ws, c.in(s, 1), k);
   const SimdKernels& simd = c.simd;
   const size_t groups = w.group ? k / w.group : 0;
+  // int4 rows in the split layout when the variant has it: x is split once for all rows.
+  const bool split = w.form == Form::Q4 && simd.dot_q4_split && k % 32 == 0 && w.group % 32 == 0;
+  if (split) {
+    float* xs = c.split_x.data();
+    for (size_t r = 0; r < rows; ++r) simd.split(x + r * k, k, xs + r * k);
+    x = xs;
+  }
 
   c.pool.parallel_for(n_out, n_out * k * rows >= kParallelWork, [&](size_t begin, size_t end, size_t thread) {
     float* row = c.scratch[thread].data();
@@ -75,10 +82,12 @@ void linear_kernel(const Step& s, RunContext& c) {
           const uint8_t* codes = w.bytes + n * k / 2;
           const uint8_t* scales = w.scales + n * groups * w.scale_bytes;
           if (rows == 1) {
-            o[n] = simd.dot_q4(x, codes, k, w.group, scales, w.f16_scales);
+            o[n] = split ? simd.dot_q4_split(x, codes, k, w.group, scales, w.f16_scales)
+                         : simd.dot_q4(x, codes, k, w.group, scales, w.f16_scales);
             continue;
           }
-          simd.dequant_q4(codes, k, w.group, scales, w.f16_scales, row);
+          if (split) simd.dequant_q4_split(codes, k, w.group, scales, w.f16_scales, row);
+          else simd.dequant_q4(codes, k, w.group, scales, w.f16_scales, row);
           wr = row;
           break;
         }
@@ -88,7 +97,7 @@ void linear_kernel(const Step& s, RunContext& c) {
           break;
         }
       }
-      for (size_t r = 0; r < rows; ++r) o[r * n_out + n] = simd.dot_f32(x + r * k, wr, k);
+      simd.dot_rows(x, rows, wr, k, o + n, n_out);
     }
   });
   c.round(c.slot(s.out).dtype, o, rows * n_out);

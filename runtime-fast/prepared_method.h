@@ -56,6 +56,7 @@ struct RunContext {
   const SimdKernels& simd;
   std::vector<std::vector<float>>& scratch;  // one buffer per pool thread, sized at load
   std::vector<uint32_t>& visible;            // attention: visible key lists, sized at load
+  std::vector<float>& split_x;               // linear: x in the split layout, sized at load
 
   const Slot& slot(int id) const { return slots[static_cast<size_t>(id)]; }
   const float* in(const Step& s, size_t i) const { return floats[static_cast<size_t>(s.in[i])]; }
@@ -104,6 +105,7 @@ class PreparedMethod {
   std::vector<const int64_t*> ints_;
   std::vector<std::vector<float>> scratch_;
   std::vector<uint32_t> visible_;
+  std::vector<float> split_x_;
   std::vector<std::span<const float>> output_views_;
 };
 

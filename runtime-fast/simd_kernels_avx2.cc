@@ -78,6 +78,34 @@ float dot_f32(const float* a, const float* b, size_t n) {
   return sum;
 }
 
+// Four rows at a time, each with dot_f32's two sums and order.
+void dot_rows(const float* x, size_t rows, const float* w, size_t k, float* out, size_t out_stride) {
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* x0 = x + r * k;
+    __m256 a[4][2];
+    for (auto& row : a) row[0] = row[1] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+      const __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
+      for (size_t j = 0; j < 4; ++j) {
+        a[j][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + j * k + i), w0, a[j][0]);
+        a[j][1] = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + j * k + i + 8), w1, a[j][1]);
+      }
+    }
+    for (; i + 8 <= k; i += 8) {
+      const __m256 w0 = _mm256_loadu_ps(w + i);
+      for (size_t j = 0; j < 4; ++j) a[j][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + j * k + i), w0, a[j][0]);
+    }
+    for (size_t j = 0; j < 4; ++j) {
+      float sum = hsum(_mm256_add_ps(a[j][0], a[j][1]));
+      for (size_t t = i; t < k; ++t) sum += x0[j * k + t] * w[t];
+      out[(r + j) * out_stride] = sum;
+    }
+  }
+  for (; r < rows; ++r) out[r * out_stride] = dot_f32(x + r * k, w, k);
+}
+
 float dot_f16(const float* x, const uint16_t* w, size_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   size_t i = 0;
@@ -155,7 +183,7 @@ void axpy(float a, const float* x, float* y, size_t n) {
 }  // namespace
 
 namespace detail {
-const SimdKernels kAvx2Kernels = {dot_f32, dot_f16, dot_q4, dequant_q4, round_f16, axpy};
+const SimdKernels kAvx2Kernels = {dot_f32, dot_rows, dot_f16, dot_q4, dequant_q4, nullptr, nullptr, nullptr, round_f16, axpy};
 }
 
 }  // namespace pte::fast

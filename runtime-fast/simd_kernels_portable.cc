@@ -44,6 +44,10 @@ float dot_f32(const float* a, const float* b, size_t n) {
   return dot_with(a, n, [b](size_t i) { return b[i]; });
 }
 
+void dot_rows(const float* x, size_t rows, const float* w, size_t k, float* out, size_t out_stride) {
+  for (size_t r = 0; r < rows; ++r) out[r * out_stride] = dot_f32(x + r * k, w, k);
+}
+
 float dot_f16(const float* x, const uint16_t* w, size_t n) {
   return dot_with(x, n, [w](size_t i) { return half_to_float(w[i]); });
 }
@@ -83,7 +87,7 @@ void axpy(float a, const float* x, float* y, size_t n) {
 }  // namespace
 
 namespace detail {
-const SimdKernels kPortableKernels = {dot_f32, dot_f16, dot_q4, dequant_q4, round_f16, axpy};
+const SimdKernels kPortableKernels = {dot_f32, dot_rows, dot_f16, dot_q4, dequant_q4, nullptr, nullptr, nullptr, round_f16, axpy};
 }
 
 }  // namespace pte::fast

@@ -37,6 +37,7 @@ struct RunArgs {
   int threads = 0;
   std::string executor = "fast";
   bool lookahead = false;
+  std::string cpu_variant;
 };
 
 std::vector<int32_t> to_token_ids(const std::vector<int64_t>& ids, const char* flag) {
@@ -60,6 +61,8 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   runtime::LoadedProgram program(a.model);
   runtime::ExecutorOptions executor;
   executor.kind = runtime::parse_executor_kind(a.executor);
+  executor.threads = a.threads > 0 ? static_cast<size_t>(a.threads) : 0;
+  executor.cpu_variant = a.cpu_variant;
   runtime::Runner runner(program, a.method, executor);
   std::optional<runtime::Tokenizer> tokenizer;
   if (!a.tokenizer.empty()) {
@@ -168,6 +171,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--executor", args->executor,
                   "fast (prepared kernels, weights used in place) or reference (the verifier's oracle interpreter)")
       ->capture_default_str();
+  cmd->add_option("--cpu_variant", args->cpu_variant,
+                  "fast executor kernels: portable, avx2 or avx512 (default: the best this CPU runs)");
   cmd->add_flag("--lookahead", args->lookahead,
                 "lookahead decoding: verify n-gram guesses from the prompt and the text so far in each call "
                 "(a single-method file; the tokens are greedy decoding's)");

@@ -45,6 +45,23 @@ TEST_P(FastKernels, DotF32OfSmallIntegersIsExact) {
   }
 }
 
+TEST_P(FastKernels, DotRowsIsDotF32PerRow) {
+  for (size_t n : {size_t{1}, size_t{9}, size_t{33}, size_t{100}}) {
+    for (size_t rows : {size_t{1}, size_t{4}, size_t{7}}) {
+      std::vector<float> x(rows * n), w(n), out(rows * 3, -1.0f);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = 1.0f / static_cast<float>(i + 1);
+      for (size_t i = 0; i < n; ++i) w[i] = static_cast<float>(i % 5) - 2.5f;
+      k().dot_rows(x.data(), rows, w.data(), n, out.data(), 3);
+      for (size_t r = 0; r < rows; ++r) {
+        double want = 0;
+        for (size_t i = 0; i < n; ++i) want += static_cast<double>(x[r * n + i]) * w[i];
+        EXPECT_EQ(out[r * 3], k().dot_f32(x.data() + r * n, w.data(), n)) << "n " << n << " row " << r;
+        EXPECT_NEAR(out[r * 3], want, 1e-5 * (1 + std::fabs(want))) << "n " << n << " row " << r;
+      }
+    }
+  }
+}
+
 TEST_P(FastKernels, DotF16ReadsBinary16Weights) {
   EXPECT_EQ(half_bits_of_int(1), 0x3c00);  // the helper itself: 1.0, -2.0, 3.0
   EXPECT_EQ(half_bits_of_int(-2), 0xc000);
@@ -146,6 +163,19 @@ TEST_P(FastKernels, Q4RowsSumAlikeInPlaceAndDecoded) {
       for (size_t g = 0; g < scales.size(); ++g) scales[g] = static_cast<uint16_t>(0x2e66 + 17 * g);
       std::vector<uint8_t> packed = pack(codes);
       std::vector<float> row(n);
+      if (k().dot_q4_split && n % 32 == 0 && group % 32 == 0) {  // the path linear takes
+        std::vector<float> xs(n);
+        k().split(x.data(), n, xs.data());
+        k().dequant_q4_split(packed.data(), n, group, scales.data(), true, row.data());
+        float in_place = k().dot_q4_split(xs.data(), packed.data(), n, group, scales.data(), true), decoded;
+        k().dot_rows(xs.data(), 1, row.data(), n, &decoded, 1);
+        EXPECT_EQ(in_place, decoded) << "split, n " << n << " group " << group;
+        // The split row holds the same values as the plain one, reordered.
+        std::vector<float> plain(n);
+        k().dequant_q4(packed.data(), n, group, scales.data(), true, plain.data());
+        for (size_t i = 0; i < n; ++i) EXPECT_EQ(row[i / 32 * 32 + (i % 32) / 2 + (i % 2) * 16], plain[i]) << i;
+        continue;
+      }
       k().dequant_q4(packed.data(), n, group, scales.data(), true, row.data());
       EXPECT_EQ(k().dot_q4(x.data(), packed.data(), n, group, scales.data(), true), k().dot_f32(x.data(), row.data(), n))
           << "n " << n << " group " << group;

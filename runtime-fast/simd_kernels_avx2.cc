@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/float16.h"
+#include "runtime-fast/q4_scale.h"
 #include "runtime-fast/simd_kernels.h"
 
 namespace pte::fast {
@@ -19,17 +20,6 @@ float hsum(__m256 v) {
 }
 
 __m256 round_half(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
-
-float scale_at(const void* scales, bool f16_scales, size_t g) {
-  if (f16_scales) {
-    uint16_t h;
-    std::memcpy(&h, static_cast<const uint8_t*>(scales) + 2 * g, 2);
-    return half_to_float(h);
-  }
-  float f;
-  std::memcpy(&f, static_cast<const uint8_t*>(scales) + 4 * g, 4);
-  return f;
-}
 
 // The dequantized values of nibbles 0..7 (lo) and 8..15 (hi, codes -8..-1) for one scale.
 struct Q4Table {
@@ -132,7 +122,7 @@ float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const
   float sum = 0;
   bool summed = false;
   for (size_t g = 0; g * group < n; ++g) {
-    const Q4Table table(scale_at(scales, f16_scales, g), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, g), f16_scales);
     const size_t end = (g + 1) * group;
     for (; i + 16 <= end; i += 16) {
       acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), table.lookup(load_word(codes + i / 2)), acc0);
@@ -155,7 +145,7 @@ float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const
 
 void dequant_q4(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales, float* out) {
   for (size_t g = 0; g * group < n; ++g) {
-    const Q4Table table(scale_at(scales, f16_scales, g), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, g), f16_scales);
     const size_t begin = g * group, end = begin + group;
     size_t i = begin;
     for (; i + 8 <= end; i += 8) _mm256_storeu_ps(out + i, table.lookup(load_word(codes + i / 2)));

@@ -8,21 +8,11 @@
 #include <cstring>
 
 #include "common/float16.h"
+#include "runtime-fast/q4_scale.h"
 #include "runtime-fast/simd_kernels.h"
 
 namespace pte::fast {
 namespace {
-
-float scale_at(const void* scales, bool f16_scales, size_t g) {
-  if (f16_scales) {
-    uint16_t h;
-    std::memcpy(&h, static_cast<const uint8_t*>(scales) + 2 * g, 2);
-    return half_to_float(h);
-  }
-  float f;
-  std::memcpy(&f, static_cast<const uint8_t*>(scales) + 4 * g, 4);
-  return f;
-}
 
 __m512 round_half(__m512 v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
@@ -123,7 +113,7 @@ float dot_f16(const float* x, const uint16_t* w, size_t n) {
 
 float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales) {
   if (group == n) {  // one scale per row (c4w)
-    const Q4Table table(scale_at(scales, f16_scales, 0), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, 0), f16_scales);
     struct Ctx { const Q4Table* t; const uint8_t* c; } ctx{&table, codes};
     return dot_pattern(
         x, n, [&](size_t i) { return table.lookup(codes + i / 2); },
@@ -137,7 +127,7 @@ float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const
   // sums in order.
   float sum = 0;
   for (size_t g = 0; g * group < n; ++g) {
-    const Q4Table table(scale_at(scales, f16_scales, g), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, g), f16_scales);
     const size_t begin = g * group;
     Sums sums;
     size_t i = begin + sum_blocks(group, sums, [&](size_t at, __m512& acc) {
@@ -154,7 +144,7 @@ float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const
 
 void dequant_q4(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales, float* out) {
   for (size_t g = 0; g * group < n; ++g) {
-    const Q4Table table(scale_at(scales, f16_scales, g), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, g), f16_scales);
     size_t i = g * group;
     const size_t end = i + group;
     for (; i + 16 <= end; i += 16) _mm512_storeu_ps(out + i, table.lookup(codes + i / 2));
@@ -193,7 +183,7 @@ float dot_q4_split(const float* x, const uint8_t* codes, size_t n, size_t group,
     sums.s[first + 1] = _mm512_fmadd_ps(_mm512_loadu_ps(x + at + 16), w.odd, sums.s[first + 1]);
   };
   if (group == n) {
-    const Q4Table table(scale_at(scales, f16_scales, 0), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, 0), f16_scales);
     for (; i + 64 <= n; i += 64) {
       block(table, i, 0);
       block(table, i + 32, 2);
@@ -202,7 +192,7 @@ float dot_q4_split(const float* x, const uint8_t* codes, size_t n, size_t group,
     return sums.total();
   }
   for (size_t g = 0; i < n; ++g) {  // groups of 32: each 64-step spans two groups
-    const Q4Table table(scale_at(scales, f16_scales, g), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, g), f16_scales);
     for (const size_t end = i + group; i < end; i += 32) block(table, i, (i / 32) % 2 ? 2 : 0);
   }
   return sums.total();
@@ -210,7 +200,7 @@ float dot_q4_split(const float* x, const uint8_t* codes, size_t n, size_t group,
 
 void dequant_q4_split(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales, float* out) {
   for (size_t g = 0, i = 0; i < n; ++g) {
-    const Q4Table table(scale_at(scales, f16_scales, g), f16_scales);
+    const Q4Table table(q4_scale(scales, f16_scales, g), f16_scales);
     for (const size_t end = i + group; i < end; i += 32) {
       const SplitCodes w(table, codes + i / 2);
       _mm512_storeu_ps(out + i, w.even);

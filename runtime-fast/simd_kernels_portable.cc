@@ -3,21 +3,11 @@
 #include <cstring>
 
 #include "common/float16.h"
+#include "runtime-fast/q4_scale.h"
 #include "runtime-fast/simd_kernels.h"
 
 namespace pte::fast {
 namespace {
-
-float scale_at(const void* scales, bool f16_scales, size_t g) {
-  if (f16_scales) {
-    uint16_t h;
-    std::memcpy(&h, static_cast<const uint8_t*>(scales) + 2 * g, 2);
-    return half_to_float(h);
-  }
-  float f;
-  std::memcpy(&f, static_cast<const uint8_t*>(scales) + 4 * g, 4);
-  return f;
-}
 
 // The 16 dequantized values of one scale, indexed by the nibble (two's complement code).
 void q4_table(float scale, bool f16_scales, float table[16]) {
@@ -58,7 +48,7 @@ float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const
   return dot_with(x, n, [&](size_t i) {
     if (i / group != current) {
       current = i / group;
-      q4_table(scale_at(scales, f16_scales, current), f16_scales, table);
+      q4_table(q4_scale(scales, f16_scales, current), f16_scales, table);
     }
     const uint8_t byte = codes[i / 2];
     return table[(i & 1) ? byte >> 4 : byte & 0xf];
@@ -68,7 +58,7 @@ float dot_q4(const float* x, const uint8_t* codes, size_t n, size_t group, const
 void dequant_q4(const uint8_t* codes, size_t n, size_t group, const void* scales, bool f16_scales, float* out) {
   float table[16];
   for (size_t g = 0; g * group < n; ++g) {
-    q4_table(scale_at(scales, f16_scales, g), f16_scales, table);
+    q4_table(q4_scale(scales, f16_scales, g), f16_scales, table);
     for (size_t i = g * group; i < (g + 1) * group; i += 2) {
       out[i] = table[codes[i / 2] & 0xf];
       out[i + 1] = table[codes[i / 2] >> 4];

@@ -82,6 +82,43 @@ INSTANTIATE_TEST_SUITE_P(Modes, FastExecutorParity,
                                   fast::variant_name(std::get<1>(info.param));
                          });
 
+// A token tree computes, row for row, what single steps on each branch compute, and accepting
+// a path leaves the caches as those steps would have.
+TEST(RunnerTokenTree, RowsEqualSequentialStepsAndAcceptCommitsThePath) {
+  runtime::LoadedProgram program(export_tiny("tree", testing::tiny_options(DType::F32)));
+  for (runtime::ExecutorKind kind : {runtime::ExecutorKind::Fast, runtime::ExecutorKind::Reference}) {
+    runtime::ExecutorOptions e{kind, 2, ""};
+    const std::vector<int32_t> prompt = {1, 5, 7};
+    runtime::Runner sequential(program, "forward", e), tree(program, "forward", e);
+    sequential.step(prompt);
+    tree.step(prompt);
+    std::vector<float> want;  // rows after 2, then 9, then 3
+    for (int32_t t : {2, 9, 3}) {
+      const std::vector<float>& row = sequential.step(std::span<const int32_t>(&t, 1));
+      want.insert(want.end(), row.begin(), row.end());
+    }
+    // Row 0 = 2; branch 9 -> 3 (rows 1, 2); branch 4 (row 3).
+    const std::vector<int32_t> tokens = {2, 9, 3, 4}, parents = {-1, 0, 1, 0};
+    std::vector<float> got = tree.step_tree(tokens, parents);
+    ASSERT_EQ(got.size(), 4 * want.size() / 3);
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i], want[i]) << executor_kind_name(kind) << " " << i;
+    EXPECT_EQ(tree.position(), 3);  // nothing committed yet
+    const std::vector<size_t> path = {0, 1, 2};
+    tree.accept(path);
+    EXPECT_EQ(tree.position(), sequential.position());
+    for (size_t l = 0; l < 2; ++l) {
+      EXPECT_EQ(tree.k_cache(l).floats, sequential.k_cache(l).floats) << executor_kind_name(kind);
+      EXPECT_EQ(tree.v_cache(l).floats, sequential.v_cache(l).floats) << executor_kind_name(kind);
+    }
+    const int32_t next = 6;
+    EXPECT_EQ(tree.step(std::span<const int32_t>(&next, 1)), sequential.step(std::span<const int32_t>(&next, 1)));
+    EXPECT_THROW(tree.accept(path), Error);  // no tree pending
+    const std::vector<size_t> bad_path = {0, 3, 2};
+    tree.step_tree(tokens, parents);
+    EXPECT_THROW(tree.accept(bad_path), Error);
+  }
+}
+
 TEST(FastExecutor, ArenaReusesTheFloatsOfDeadValues) {
   runtime::LoadedProgram program(export_tiny("arena", testing::tiny_options(DType::F32), 3));
   runtime::MethodGraph graph(program, "forward");

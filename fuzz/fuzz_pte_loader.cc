@@ -1,5 +1,6 @@
 // The .pte loader: header, container digest, flatbuffers verifier, blob table, metadata; then
-// every piece graph is validated (as inspect does) and each runnable method runs a few tokens.
+// every piece graph is validated (as inspect does) and each runnable method runs a few tokens on
+// both executors.
 // Blob hashes are skipped so that the fuzzer reaches the structures behind them.
 #include <cstddef>
 #include <cstdint>
@@ -8,9 +9,9 @@
 
 #include "common/error.h"
 #include "fuzz/fuzz_input.h"
-#include "runtime-check/loaded_program.h"
-#include "runtime-check/piece_graph.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
+#include "runtime-load/loaded_program.h"
+#include "runtime-load/piece_graph.h"
 #include "schema/file_header.h"
 
 namespace {
@@ -54,13 +55,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         PieceGraph(program, view(m->pieces()->Get(i)->payload()), "piece");
     }
     if (!all_small) return 0;
-    for (const RunnableMethod& r : runnable_methods(program)) {
-      Runner runner(program, r.name);
-      GenerateOptions options;
-      options.max_new_tokens = 2;
-      const std::vector<int32_t> prompt = {0};
-      runner.generate(prompt, options);
-    }
+    for (const RunnableMethod& r : runnable_methods(program))
+      for (ExecutorKind kind : {ExecutorKind::Fast, ExecutorKind::Reference}) {
+        ExecutorOptions executor;
+        executor.kind = kind;
+        executor.threads = 1;
+        Runner runner(program, r.name, executor);
+        GenerateOptions options;
+        options.max_new_tokens = 2;
+        const std::vector<int32_t> prompt = {0};
+        runner.generate(prompt, options);
+      }
   } catch (const pte::Error&) {
   }
   return 0;

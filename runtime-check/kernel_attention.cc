@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "runtime-check/dot.h"
-#include "runtime-check/float_rows.h"
+#include "runtime-load/float_rows.h"
 #include "runtime-check/kernels.h"
 #include "runtime-check/parallel.h"
 

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "runtime-check/float_rows.h"
+#include "runtime-load/float_rows.h"
 #include "runtime-check/kernels.h"
 
 namespace pte::runtime {

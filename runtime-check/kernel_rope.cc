@@ -1,7 +1,7 @@
 // rope and to_heads: the per-head layout operators applied to [1, T, n*D] projections.
 #include <vector>
 
-#include "runtime-check/float_rows.h"
+#include "runtime-load/float_rows.h"
 #include "runtime-check/kernels.h"
 
 namespace pte::runtime {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "runtime-check/tensor.h"
+#include "runtime-load/tensor.h"
 
 namespace pte::runtime {
 

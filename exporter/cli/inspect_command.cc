@@ -15,8 +15,8 @@
 #include "common/sha256.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/human_bytes.h"
-#include "runtime-check/loaded_program.h"
-#include "runtime-check/piece_graph.h"
+#include "runtime-load/loaded_program.h"
+#include "runtime-load/piece_graph.h"
 
 namespace pte::cli {
 namespace {

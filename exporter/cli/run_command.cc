@@ -14,10 +14,11 @@
 #include "common/error.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/token_ids.h"
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 #include "runtime-check/npy_writer.h"
 #include "runtime-check/parallel.h"
-#include "runtime-check/runner.h"
+#include "runner/lookahead.h"
+#include "runner/runner.h"
 #include "runtime-check/tokenizer.h"
 
 namespace pte::cli {
@@ -36,6 +37,9 @@ struct RunArgs {
   bool json = false;
   std::string logits_out;
   int threads = 0;
+  std::string executor = "fast";
+  bool lookahead = false;
+  std::string cpu_variant;
 };
 
 double per_second(size_t count, double seconds) { return seconds > 0 ? static_cast<double>(count) / seconds : 0.0; }
@@ -48,7 +52,11 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
 
   runtime::LoadedProgram program(a.model, {.check_hashes = !a.no_check_hashes});
-  runtime::Runner runner(program, a.method);
+  runtime::ExecutorOptions executor;
+  executor.kind = runtime::parse_executor_kind(a.executor);
+  executor.threads = a.threads > 0 ? static_cast<size_t>(a.threads) : 0;
+  executor.cpu_variant = a.cpu_variant;
+  runtime::Runner runner(program, a.method, executor);
   std::optional<runtime::Tokenizer> tokenizer;
   if (!a.tokenizer.empty()) {
     tokenizer.emplace(a.tokenizer);
@@ -82,7 +90,13 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     std::fwrite(head.data(), 1, head.size(), stdout);
     std::fflush(stdout);
   }
-  runtime::Generation g = runner.generate(prompt, options, a.json ? std::function<void(int32_t)>() : print_token);
+  const auto on_token = a.json ? std::function<void(int32_t)>() : print_token;
+  std::optional<runtime::LookaheadGeneration> lookahead;
+  if (a.lookahead) {
+    if (options.keep_logits) throw Error("pte run: --lookahead and --logits_out cannot be combined");
+    lookahead = runtime::generate_lookahead(runner, prompt, options, {}, on_token);
+  }
+  runtime::Generation g = lookahead ? *lookahead : runner.generate(prompt, options, on_token);
 
   if (!a.logits_out.empty())
     runtime::write_npy_f32(a.logits_out, g.logits, g.logits_rows, static_cast<size_t>(runner.layout().vocab_size));
@@ -102,6 +116,10 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
       j["text"] = tokenizer->decode(all);
     }
     j["stop_reason"] = g.stop_reason;
+    if (lookahead) {
+      j["lookahead_calls"] = lookahead->calls;
+      j["lookahead_tokens_per_call"] = lookahead->tokens_per_call();
+    }
     j["prefill_tokens_per_second"] = prefill_rate;
     j["decode_tokens_per_second"] = decode_rate;
     // Model output may not be valid UTF-8: replace bad bytes rather than fail.
@@ -113,6 +131,9 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
       std::fprintf(stderr, "pte run: stopped at max_context_len %lld\n",
                    static_cast<long long>(runner.layout().max_context_len));
   }
+  if (lookahead)
+    std::fprintf(stderr, "lookahead: %zu decoding calls, %.2f tokens per call (%zu guessed tokens accepted)\n",
+                 lookahead->calls, lookahead->tokens_per_call(), lookahead->accepted_guesses);
   std::fprintf(stderr, "prefill: %zu tokens in %.3f s (%.1f tok/s); decode: %zu tokens in %.3f s (%.1f tok/s)\n",
                g.prefill_tokens, g.prefill_seconds, prefill_rate, g.decode_calls, g.decode_seconds, decode_rate);
 }
@@ -141,6 +162,14 @@ void add_run_command(CLI::App& app) {
                   "write every logits row to this .npy file (with a prefill/decode pair the prompt then goes "
                   "one token per decode call, so that every position has its row)");
   cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--executor", args->executor,
+                  "fast (prepared kernels, weights used in place) or reference (the verifier's oracle interpreter)")
+      ->capture_default_str();
+  cmd->add_option("--cpu_variant", args->cpu_variant,
+                  "fast executor kernels: portable, avx2 or avx512 (default: the best this CPU runs)");
+  cmd->add_flag("--lookahead", args->lookahead,
+                "lookahead decoding: verify n-gram guesses from the prompt and the text so far in each call "
+                "(a single-method file; the tokens are greedy decoding's)");
   cmd->callback([args, prompt, ids] { run(*args, prompt->count() > 0, ids->count() > 0); });
 }
 

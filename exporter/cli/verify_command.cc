@@ -33,10 +33,10 @@
 #include "exporter/export_model.h"
 #include "exporter/packer/output_file.h"
 #include "exporter/program/export_options.h"
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 #include "runtime-check/parallel.h"
 #include "runtime-check/parity_metrics.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 
 namespace pte::cli {
 namespace {
@@ -181,7 +181,7 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   runtime::Runner file_runner(file, a.method);  // a Full method or a prefill/decode pair; throws listing the names
   ExportShape shape = export_shape_of(file, file_runner.layout());
   std::optional<AdapterSpec> adapter;
-  if (const auto* name = file_runner.executor().method().adapter())
+  if (const auto* name = file_runner.graph().method().adapter())
     adapter = adapter_spec(a, file, std::string(runtime::view(name)));
   else if (!a.adapter_files.empty())
     throw Error("--adapter: method '" + a.method + "' of " + a.model + " is a base method, not a LoRA adapter's");

@@ -8,7 +8,7 @@ Takes a good export of a fixture and writes variants (FORMAT.md §1):
   - truncated at several lengths; header fields changed (magic, header_size, format_version,
     flatbuffer_offset/size, segment_offset/size, file_size); blob table entries pointing past the
     end of the segment, misaligned, overflowing, or renamed (found with a small FlatBuffers
-    walker): `pte inspect` and `pte run` must exit 1 with "error" on stderr;
+    walker): `pte inspect` and `pte run` (on both executors) must exit 1 with "error" on stderr;
   - seeded random byte changes inside the flatbuffer region, inside the piece payloads (the
     serialized graphs, found through methods -> pieces -> payload) and anywhere in the data
     segment: exit 0 or 1 (1 with "error" on stderr), never a signal, another code or a timeout.
@@ -178,10 +178,15 @@ def flip_variants(data, lo, hi, count, rng, label):
     return out
 
 
-def run_both(pte, path):
+COMMANDS = ("inspect", "run", "run reference")
+
+
+def run_all(pte, path):
+    """inspect, and run on each executor (fast, the default, and the reference oracle)."""
+    run = [pte, "run", "-m", path, "--prompt_ids", "1,2", "--max_new_tokens", "2"]
     return [pu.run([pte, "inspect", path], timeout=TIMEOUT, check=False),
-            pu.run([pte, "run", "-m", path, "--prompt_ids", "1,2", "--max_new_tokens", "2"],
-                   timeout=TIMEOUT, check=False)]
+            pu.run(run, timeout=TIMEOUT, check=False),
+            pu.run(run + ["--executor", "reference"], timeout=TIMEOUT, check=False)]
 
 
 def verdict(r, allow_success):
@@ -218,7 +223,7 @@ def main():
     h = dict(zip(FIELDS, HEADER.unpack_from(data, 0)))
     print("good file: %d bytes; flatbuffer [%d, +%d), segment [%d, +%d)" % (
         len(data), h["flatbuffer_offset"], h["flatbuffer_size"], h["segment_offset"], h["segment_size"]))
-    for r in run_both(args.pte, good):
+    for r in run_all(args.pte, good):
         if r.rc != 0:
             print("FAIL: the uncorrupted file is not accepted: " + r.describe())
             return 1
@@ -261,11 +266,11 @@ def main():
     for case_no, (group, label, blob, allow_success) in enumerate(cases):
         with open(path, "wb") as f:
             f.write(blob)
-        results = run_both(args.pte, path)
+        results = run_all(args.pte, path)
         st = stats.setdefault(group, {"cases": 0, "rejected": 0, "accepted": 0, "bad": 0})
         st["cases"] += 1
         keep = None
-        for cmd, r in zip(("inspect", "run"), results):
+        for cmd, r in zip(COMMANDS, results):
             why = verdict(r, allow_success)
             if why:
                 st["bad"] += 1
@@ -284,7 +289,7 @@ def main():
     print("\n%-16s %6s %10s %10s %6s" % ("group", "cases", "exit 1", "exit 0", "bad"))
     for g, st in stats.items():
         print("%-16s %6d %10d %10d %6d" % (g, st["cases"], st["rejected"], st["accepted"], st["bad"]))
-    print("(exit 1 / exit 0 / bad count command runs: inspect and run for each case)")
+    print("(exit 1 / exit 0 / bad count command runs: inspect, run and run --executor reference for each case)")
     return pu.finish(failures)
 
 

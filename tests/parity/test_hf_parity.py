@@ -46,23 +46,24 @@ def main():
             pu.run([args.pte, "export", "-c", folder, "-o", out] + pu.FP32_FLAGS + SHAPE)
             ref = HFReference.load(folder)
             prompt = rng.integers(0, ref.vocab, PROMPT_LEN).tolist()
-            if os.path.exists(npy):
-                os.remove(npy)
-            js = pu.run([args.pte, "run", "-m", out, "--prompt_ids", pu.ids_arg(prompt),
-                         "--max_new_tokens", str(NEW_TOKENS), "--json", "--logits_out", npy]).json()
-            gen = [int(t) for t in js["tokens"]]
-            got = np.load(npy)
-            rows = PROMPT_LEN + COMPARED_STEPS
-            want = ref.logits(prompt + gen[:COMPARED_STEPS]).numpy()
-            diff = float(np.abs(got[:rows].astype(np.float64) - want).max())
-            scale = float(np.abs(want).max())
-            ref_gen = ref.greedy(prompt, NEW_TOKENS)
-            same = sum(a == b for a, b in zip(gen, ref_gen))
-            print("%-28s %5d %10.3g %10.3g %9.2e %4d/%d" % (name, rows, diff, scale, diff / scale, same, NEW_TOKENS))
-            if not diff <= REL_TOL * scale:
-                failures.append("%s: max|diff| %.3g > %.0e * max|logit| %.3g" % (name, diff, REL_TOL, scale))
-            if gen != ref_gen:
-                failures.append("%s: greedy tokens differ: pte %s, reference %s" % (name, gen, ref_gen))
+            for executor in ("fast", "reference"):
+                if os.path.exists(npy):
+                    os.remove(npy)
+                js = pu.run([args.pte, "run", "-m", out, "--prompt_ids", pu.ids_arg(prompt),
+                             "--max_new_tokens", str(NEW_TOKENS), "--json", "--logits_out", npy, "--executor", executor]).json()
+                gen = [int(t) for t in js["tokens"]]
+                got = np.load(npy)
+                rows = PROMPT_LEN + COMPARED_STEPS
+                want = ref.logits(prompt + gen[:COMPARED_STEPS]).numpy()
+                diff = float(np.abs(got[:rows].astype(np.float64) - want).max())
+                scale = float(np.abs(want).max())
+                ref_gen = ref.greedy(prompt, NEW_TOKENS)
+                same = sum(a == b for a, b in zip(gen, ref_gen))
+                print("%-28s %5d %10.3g %10.3g %9.2e %4d/%d" % (name + " " + executor, rows, diff, scale, diff / scale, same, NEW_TOKENS))
+                if not diff <= REL_TOL * scale:
+                    failures.append("%s %s: max|diff| %.3g > %.0e * max|logit| %.3g" % (name, executor, diff, REL_TOL, scale))
+                if gen != ref_gen:
+                    failures.append("%s %s: greedy tokens differ: pte %s, reference %s" % (name, executor, gen, ref_gen))
 
             default = os.path.join(args.workdir, name + ".default.pte")
             pu.run([args.pte, "export", "-c", folder, "-o", default] + SHAPE)

@@ -4,8 +4,8 @@
 #include "exporter/packer/pack.h"
 #include "exporter/program/llama_builder.h"
 #include "passes/pipeline.h"
-#include "runtime-check/loaded_program.h"
-#include "runtime-check/runner.h"
+#include "runtime-load/loaded_program.h"
+#include "runner/runner.h"
 #include "tiny_llama.h"
 
 namespace pte {

@@ -9,7 +9,7 @@
 #include <functional>
 
 #include "common/error.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 #include "schema/file_header.h"
 #include "tests/unit/runtime/tiny_programs.h"
 

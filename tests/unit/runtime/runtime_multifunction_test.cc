@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 #include "tests/unit/runtime/tiny_programs.h"
 
 namespace pte::runtime {

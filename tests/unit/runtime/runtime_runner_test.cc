@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 #include "tests/unit/runtime/tiny_programs.h"
 
 namespace pte::runtime {

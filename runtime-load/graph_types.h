@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime-check/tensor.h"
+#include "runtime-load/tensor.h"
 
 namespace pte::runtime {
 

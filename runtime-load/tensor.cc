@@ -1,4 +1,4 @@
-#include "runtime-check/tensor.h"
+#include "runtime-load/tensor.h"
 
 #include "common/error.h"
 #include "common/float16.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime-check/graph_types.h"
+#include "runtime-load/graph_types.h"
 #include "schema/piece_graph.pb.h"
 
 namespace pte::runtime {

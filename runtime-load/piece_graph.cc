@@ -1,10 +1,10 @@
-#include "runtime-check/piece_graph.h"
+#include "runtime-load/piece_graph.h"
 
 #include <algorithm>
 #include <climits>
 #include <set>
 
-#include "runtime-check/op_signatures.h"
+#include "runtime-load/op_signatures.h"
 
 namespace pte::runtime {
 namespace {

@@ -1,11 +1,11 @@
-#include "runtime-check/runner.h"
+#include "runner/runner.h"
 
 #include <algorithm>
 #include <chrono>
 #include <limits>
 #include <utility>
 
-#include "runtime-check/float_rows.h"
+#include "runtime-load/float_rows.h"
 
 namespace pte::runtime {
 namespace {
@@ -69,9 +69,11 @@ std::vector<RunnableMethod> runnable_methods(const LoadedProgram& program) {
   return out;
 }
 
-Runner::Bound::Bound(const LoadedProgram& program, std::string_view method)
-    : executor(program, method), layout(resolve_runner_layout(program, executor)) {
-  const auto& in = executor.inputs();
+Runner::Bound::Bound(const LoadedProgram& program, std::string_view method, const ExecutorOptions& options,
+                     const std::shared_ptr<ExecutorResources>& resources)
+    : backend(make_method_backend(program, method, options, resources)),
+      layout(resolve_runner_layout(program, backend->graph())) {
+  const auto& in = backend->graph().inputs();
   tokens = Tensor::zeros(DType::I32, in[layout.tokens_input].shape);
   mask = Tensor::zeros(in[layout.mask_input].dtype, in[layout.mask_input].shape);
   cos = Tensor::zeros(in[layout.cos_input].dtype, in[layout.cos_input].shape);
@@ -79,17 +81,19 @@ Runner::Bound::Bound(const LoadedProgram& program, std::string_view method)
   if (layout.last_pos_input) last_pos = Tensor::zeros(DType::I64, in[*layout.last_pos_input].shape);
 }
 
-Runner::Runner(const LoadedProgram& program, std::string_view name)
+Runner::Runner(const LoadedProgram& program, std::string_view name, const ExecutorOptions& executor)
     : program_(program),
       name_(name),
+      executor_(executor),
+      resources_(make_executor_resources(executor)),
       freqs_cos_table_(program.metadata_blob_tensor("freqs_cos")),
       freqs_sin_table_(program.metadata_blob_tensor("freqs_sin")) {
   auto [prefill, decode] = pair_methods(name);
   if (has_role(program, name_, fb::MethodRole::Full)) {
-    primary_ = std::make_unique<Bound>(program, name_);
+    primary_ = std::make_unique<Bound>(program, name_, executor_, resources_);
   } else if (has_role(program, prefill, fb::MethodRole::Prefill) && has_role(program, decode, fb::MethodRole::Decode)) {
-    primary_ = std::make_unique<Bound>(program, prefill);
-    decode_ = std::make_unique<Bound>(program, decode);
+    primary_ = std::make_unique<Bound>(program, prefill, executor_, resources_);
+    decode_ = std::make_unique<Bound>(program, decode, executor_, resources_);
     check_pair();
   } else {
     std::string what = "nothing to run under the name '" + name_ + "'";
@@ -100,11 +104,26 @@ Runner::Runner(const LoadedProgram& program, std::string_view name)
       what = "'" + name_ + "' needs both a Prefill method '" + prefill + "' and a Decode method '" + decode + "'";
     program.fail(what + "; runnable names: " + describe_runnable(runnable_methods(program)));
   }
-  const auto& in = primary_->executor.inputs();
+  const auto& in = primary_->backend->graph().inputs();
   for (const RunnerLayout::Layer& l : primary_->layout.layers) {
     k_caches_.push_back(Tensor::zeros(in[l.k_in].dtype, in[l.k_in].shape));
     v_caches_.push_back(Tensor::zeros(in[l.v_in].dtype, in[l.v_in].shape));
   }
+  for (Bound* b : {primary_.get(), decode_.get()}) {
+    if (!b) continue;
+    const RunnerLayout& layout = b->layout;
+    b->inputs.assign(b->backend->graph().inputs().size(), nullptr);
+    b->inputs[layout.tokens_input] = &b->tokens;
+    b->inputs[layout.mask_input] = &b->mask;
+    b->inputs[layout.cos_input] = &b->cos;
+    b->inputs[layout.sin_input] = &b->sin;
+    if (layout.last_pos_input) b->inputs[*layout.last_pos_input] = &b->last_pos;
+    for (size_t l = 0; l < layout.layers.size(); ++l) {
+      b->inputs[layout.layers[l].k_in] = &k_caches_[l];
+      b->inputs[layout.layers[l].v_in] = &v_caches_[l];
+    }
+  }
+  depths_.assign(static_cast<size_t>(primary_->layout.input_len), 0);
   reset();
 }
 
@@ -113,14 +132,14 @@ Runner::~Runner() = default;
 // Both methods read and write the same cache tensors, so their cache inputs must be identical.
 void Runner::check_pair() const {
   const RunnerLayout &p = primary_->layout, &d = decode_->layout;
-  const std::string pair = "methods '" + primary_->executor.name() + "' and '" + decode_->executor.name() + "'";
+  const std::string pair = "methods '" + primary_->name() + "' and '" + decode_->name() + "'";
   if (p.cache_len != d.cache_len)
     program_.fail(pair + " have cache_len " + std::to_string(p.cache_len) + " and " + std::to_string(d.cache_len) +
                   "; a prefill/decode pair shares one cache (C = max_context_len - 1 for both)");
   if (p.layers.size() != d.layers.size())
     program_.fail(pair + " have " + std::to_string(p.layers.size()) + " and " + std::to_string(d.layers.size()) +
                   " layers of caches");
-  const auto &pin = primary_->executor.inputs(), &din = decode_->executor.inputs();
+  const auto &pin = primary_->backend->graph().inputs(), &din = decode_->backend->graph().inputs();
   for (size_t l = 0; l < p.layers.size(); ++l)
     for (auto [a, b] : {std::pair{p.layers[l].k_in, d.layers[l].k_in}, std::pair{p.layers[l].v_in, d.layers[l].v_in}})
       if (pin[a].dtype != din[b].dtype || pin[a].shape != din[b].shape)
@@ -130,24 +149,25 @@ void Runner::check_pair() const {
 }
 
 std::vector<std::string> Runner::method_names() const {
-  std::vector<std::string> names = {primary_->executor.name()};
-  if (decode_) names.push_back(decode_->executor.name());
+  std::vector<std::string> names = {primary_->name()};
+  if (decode_) names.push_back(decode_->name());
   return names;
 }
 
 size_t Runner::calls(std::string_view method) const {
   size_t n = 0;
   for (const Bound* b : {primary_.get(), decode_.get()})
-    if (b && b->executor.name() == method) n += b->calls;
+    if (b && b->name() == method) n += b->calls;
   return n;
 }
 
 const std::string& Runner::last_method() const {
   static const std::string none;
-  return last_ ? last_->executor.name() : none;
+  return last_ ? last_->name() : none;
 }
 
 void Runner::reset_mask(Bound& b) const {
+  b.visible_columns = 0;
   const size_t T = static_cast<size_t>(b.layout.input_len), C = static_cast<size_t>(b.layout.cache_len);
   // Cache columns start hidden; the chunk part is causal (row i sees chunk columns <= i).
   for (size_t i = 0; i < T; ++i)
@@ -163,14 +183,15 @@ void Runner::reset() {
   position_ = 0;
   visible_cache_slots_ = 0;
   last_ = nullptr;
+  tree_rows_ = 0;
 }
 
-void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) const {
+void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) {
   const size_t T = static_cast<size_t>(b.layout.input_len), half = static_cast<size_t>(b.layout.head_dim / 2);
-  std::vector<float> scratch;
+  std::vector<float>& scratch = freqs_scratch_;
   for (size_t r = 0; r < T; ++r) {
     float* dst = input.floats.data() + r * half;
-    int64_t p = position_ + static_cast<int64_t>(r);
+    int64_t p = position_ + depths_[r];
     if (p >= b.layout.max_context_len) {  // only padding rows can fall past the table
       std::fill(dst, dst + half, 0.0f);
       continue;
@@ -180,64 +201,111 @@ void Runner::fill_freqs(const Bound& b, const Tensor& table, Tensor& input) cons
   }
 }
 
-std::vector<float> Runner::step(std::span<const int32_t> tokens) {
+std::span<const std::span<const float>> Runner::call(Bound& b, std::span<const int32_t> tokens,
+                                                     std::span<const int32_t> parents) {
   const int64_t n = static_cast<int64_t>(tokens.size());
-  // A pair: one token goes to decode, a chunk of several to prefill.
-  Bound& b = decode_ && n == 1 ? *decode_ : *primary_;
   const RunnerLayout& layout = b.layout;
   const size_t T = static_cast<size_t>(layout.input_len), C = static_cast<size_t>(layout.cache_len);
-  const size_t V = static_cast<size_t>(layout.vocab_size), D = static_cast<size_t>(layout.head_dim);
-  const size_t H = static_cast<size_t>(layout.kv_heads);
-  const std::string method = "method '" + b.executor.name() + "': ";
+  auto method = [&] { return "method '" + b.name() + "': "; };  // built only for an error
   if (n < 1 || n > layout.input_len)
-    program_.fail(method + "a call takes 1 to " + std::to_string(T) + " tokens, given " + std::to_string(n));
-  if (position_ + n > layout.max_context_len)
-    program_.fail(method + "position " + std::to_string(position_ + n) + " would exceed max_context_len " +
+    program_.fail(method() + "a call takes 1 to " + std::to_string(T) + " tokens, given " + std::to_string(n));
+  // Row r sits at position + depth(r): r itself in a chain, its number of ancestors in a tree.
+  int64_t deepest = n - 1;
+  for (size_t r = 0; r < T; ++r) depths_[r] = static_cast<int64_t>(r);
+  if (!parents.empty()) {
+    deepest = 0;
+    for (size_t r = 1; r < static_cast<size_t>(n); ++r) {
+      const int32_t p = parents[r];
+      if (p < 0 || static_cast<size_t>(p) >= r) program_.fail(method() + "tree row " + std::to_string(r) + " has parent " + std::to_string(p));
+      depths_[r] = depths_[static_cast<size_t>(p)] + 1;
+      deepest = std::max(deepest, depths_[r]);
+    }
+  }
+  if (position_ + deepest + 1 > layout.max_context_len)
+    program_.fail(method() + "position " + std::to_string(position_ + deepest + 1) + " would exceed max_context_len " +
                   std::to_string(layout.max_context_len));
 
   for (size_t i = 0; i < T; ++i) b.tokens.ints[i] = i < tokens.size() ? tokens[i] : 0;
+  // Cache columns only ever become visible (until a reset): unmask the new ones.
   for (size_t i = 0; i < T; ++i)
-    for (size_t c = 0; c < C; ++c)
-      b.mask.floats[i * (C + T) + c] = static_cast<int64_t>(c) < visible_cache_slots_ ? 0.0f : kHidden;
+    for (int64_t c = b.visible_columns; c < visible_cache_slots_; ++c) b.mask.floats[i * (C + T) + static_cast<size_t>(c)] = 0.0f;
+  b.visible_columns = visible_cache_slots_;
+  if (!parents.empty())  // row r sees the chunk rows on its path from row 0
+    for (size_t r = 0; r < static_cast<size_t>(n); ++r) {
+      float* row = b.mask.floats.data() + r * (C + T) + C;
+      std::fill(row, row + T, kHidden);
+      for (int64_t a = static_cast<int64_t>(r); a >= 0; a = a ? parents[static_cast<size_t>(a)] : -1) row[a] = 0.0f;
+    }
   fill_freqs(b, freqs_cos_table_, b.cos);
   fill_freqs(b, freqs_sin_table_, b.sin);
   if (layout.last_pos_input) b.last_pos.ints[0] = n - 1;
 
-  std::vector<const Tensor*> inputs(b.executor.inputs().size(), nullptr);
-  inputs[layout.tokens_input] = &b.tokens;
-  inputs[layout.mask_input] = &b.mask;
-  inputs[layout.cos_input] = &b.cos;
-  inputs[layout.sin_input] = &b.sin;
-  if (layout.last_pos_input) inputs[*layout.last_pos_input] = &b.last_pos;
-  for (size_t l = 0; l < layout.layers.size(); ++l) {
-    inputs[layout.layers[l].k_in] = &k_caches_[l];
-    inputs[layout.layers[l].v_in] = &v_caches_[l];
-  }
-  auto outputs = b.executor.run(inputs);
+  const auto outputs = b.backend->run(b.inputs, n);
   ++b.calls;
   last_ = &b;
+  if (!parents.empty())  // back to the causal chunk part
+    for (size_t r = 0; r < static_cast<size_t>(n); ++r)
+      for (size_t j = 0; j < T; ++j) b.mask.floats[r * (C + T) + C + j] = j > r ? kHidden : 0.0f;
+  return outputs;
+}
 
-  // New positions j < n go to ring-buffer slot (pos + j) mod C of every cache.
+void Runner::commit(const Bound& b, std::span<const std::span<const float>> outputs, size_t count, const size_t* rows) {
+  const RunnerLayout& layout = b.layout;
+  const size_t T = static_cast<size_t>(layout.input_len), C = static_cast<size_t>(layout.cache_len);
+  const size_t D = static_cast<size_t>(layout.head_dim), H = static_cast<size_t>(layout.kv_heads);
+  // New position j (row rows[j], or j) goes to ring-buffer slot (pos + j) mod C of every cache.
   if (C > 0) {
     for (size_t l = 0; l < layout.layers.size(); ++l) {
-      const std::pair<const Tensor*, Tensor*> pairs[] = {{outputs[layout.layers[l].k_out].get(), &k_caches_[l]},
-                                                         {outputs[layout.layers[l].v_out].get(), &v_caches_[l]}};
+      const std::pair<const float*, Tensor*> pairs[] = {{outputs[layout.layers[l].k_out].data(), &k_caches_[l]},
+                                                        {outputs[layout.layers[l].v_out].data(), &v_caches_[l]}};
       for (auto [update, cache] : pairs)
         for (size_t h = 0; h < H; ++h)
-          for (size_t j = 0; j < static_cast<size_t>(n); ++j) {
+          for (size_t j = 0; j < count; ++j) {
             size_t slot = (static_cast<size_t>(position_) + j) % C;
-            const float* src = update->floats.data() + (h * T + j) * D;
+            const float* src = update + (h * T + (rows ? rows[j] : j)) * D;
             float* dst = cache->floats.data() + (h * C + slot) * D;
             for (size_t d = 0; d < D; ++d) dst[d] = round_to_dtype(cache->dtype, src[d]);
           }
     }
   }
-  visible_cache_slots_ = std::min<int64_t>(layout.cache_len, visible_cache_slots_ + n);
-  position_ += n;
+  visible_cache_slots_ = std::min<int64_t>(layout.cache_len, visible_cache_slots_ + static_cast<int64_t>(count));
+  position_ += static_cast<int64_t>(count);
+}
 
-  const Tensor& logits = *outputs[layout.logits_output];
-  const size_t rows = layout.last_pos_input ? 1 : static_cast<size_t>(n);
-  return std::vector<float>(logits.floats.begin(), logits.floats.begin() + static_cast<ptrdiff_t>(rows * V));
+const std::vector<float>& Runner::step(std::span<const int32_t> tokens) {
+  // A pair: one token goes to decode, a chunk of several to prefill.
+  Bound& b = decode_ && tokens.size() == 1 ? *decode_ : *primary_;
+  const auto outputs = call(b, tokens, {});
+  commit(b, outputs, tokens.size(), nullptr);
+  const float* logits = outputs[b.layout.logits_output].data();
+  const size_t rows = b.layout.last_pos_input ? 1 : tokens.size();
+  logits_.assign(logits, logits + rows * static_cast<size_t>(b.layout.vocab_size));
+  return logits_;
+}
+
+const std::vector<float>& Runner::step_tree(std::span<const int32_t> tokens, std::span<const int32_t> parents) {
+  if (decode_ || layout().last_pos_input)
+    program_.fail("method '" + primary_->name() + "' returns one logits row per call: a token tree needs a Full method "
+                  "with the logits of every position (a single-method export)");
+  if (parents.size() != tokens.size() || parents.empty() || parents[0] != -1)
+    program_.fail("a token tree gives one parent per token, -1 for row 0 only");
+  tree_outputs_ = call(*primary_, tokens, parents);
+  tree_rows_ = tokens.size();
+  tree_parents_.assign(parents.begin(), parents.end());
+  const float* logits = tree_outputs_[primary_->layout.logits_output].data();
+  logits_.assign(logits, logits + tokens.size() * static_cast<size_t>(primary_->layout.vocab_size));
+  return logits_;
+}
+
+void Runner::accept(std::span<const size_t> path) {
+  const std::vector<int32_t>& parents = tree_parents_;
+  if (tree_rows_ == 0) program_.fail("accept: no token tree to accept from (step_tree first, once)");
+  if (path.empty() || path[0] != 0) program_.fail("accept: a path starts at row 0");
+  for (size_t j = 1; j < path.size(); ++j)
+    if (path[j] >= tree_rows_ || parents[path[j]] != static_cast<int32_t>(path[j - 1]))
+      program_.fail("accept: row " + std::to_string(path[j]) + " does not follow row " + std::to_string(path[j - 1]));
+  commit(*primary_, tree_outputs_, path.size(), path.data());
+  tree_rows_ = 0;
 }
 
 Generation Runner::generate(std::span<const int32_t> prompt, const GenerateOptions& options,

@@ -1,4 +1,4 @@
-#include "runtime-check/float_rows.h"
+#include "runtime-load/float_rows.h"
 
 #include <array>
 #include <bit>

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "runtime-check/tensor.h"
+#include "runtime-load/tensor.h"
 
 namespace pte::runtime {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime-check/graph_types.h"
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/graph_types.h"
+#include "runtime-load/loaded_program.h"
 #include "schema/piece_graph.pb.h"
 
 namespace pte::runtime {

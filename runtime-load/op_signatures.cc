@@ -1,4 +1,4 @@
-#include "runtime-check/op_signatures.h"
+#include "runtime-load/op_signatures.h"
 
 #include <cmath>
 

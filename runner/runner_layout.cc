@@ -1,4 +1,4 @@
-#include "runtime-check/runner_layout.h"
+#include "runner/runner_layout.h"
 
 #include <string>
 #include <vector>
@@ -15,7 +15,7 @@ std::string method_key(fb::MethodRole role, const std::string& base) {
 
 }  // namespace
 
-RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExecutor& executor) {
+RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodGraph& executor) {
   const auto& ins = executor.inputs();
   const auto& outs = executor.outputs();
   const fb::MethodRole role = executor.method().role();

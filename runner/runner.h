@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime-check/method_executor.h"
-#include "runtime-check/runner_layout.h"
+#include "runner/method_backend.h"
+#include "runner/runner_layout.h"
 
 namespace pte::runtime {
 
@@ -51,17 +51,19 @@ class Runner {
   // `name`: a Full method of that name if the file has one; else the pair of that base or
   // adapter name (see RunnableMethod). Throws pte::Error listing the runnable names otherwise,
   // or when the pair's methods do not share one cache layout.
-  Runner(const LoadedProgram& program, std::string_view name = "forward");
+  // `executor` selects the fast executor (default) or the reference one.
+  Runner(const LoadedProgram& program, std::string_view name = "forward", const ExecutorOptions& executor = {});
   ~Runner();
 
   const std::string& name() const { return name_; }
   bool is_pair() const { return decode_ != nullptr; }
   // The Full method, or the prefill method of a pair (its T is the prompt chunk length).
   const RunnerLayout& layout() const { return primary_->layout; }
-  const MethodExecutor& executor() const { return primary_->executor; }
+  const MethodGraph& graph() const { return primary_->backend->graph(); }
   // The decode method of a pair; nullptr for a Full method.
   const RunnerLayout* decode_layout() const { return decode_ ? &decode_->layout : nullptr; }
-  const MethodExecutor* decode_executor() const { return decode_ ? &decode_->executor : nullptr; }
+  const MethodGraph* decode_graph() const { return decode_ ? &decode_->backend->graph() : nullptr; }
+  ExecutorKind executor_kind() const { return executor_.kind; }
   // The methods driven: {full} or {prefill, decode}.
   std::vector<std::string> method_names() const;
   // Calls each driven method received since construction (0 for other names), and the
@@ -77,7 +79,18 @@ class Runner {
   // last_valid_token_pos = n - 1). Returns the logits rows the method gives: all n real rows
   // [n, V] for full-logits methods, the last real token's row [1, V] for methods with a
   // last_valid_token_pos input. Then updates the caches, mask and position.
-  std::vector<float> step(std::span<const int32_t> tokens);
+  // The rows stay valid until the next call. Caches are updated in place (the n new rows of
+  // each layer); after the first calls a step allocates nothing.
+  const std::vector<float>& step(std::span<const int32_t> tokens);
+  // Lookahead verification, on a Full method (the logits of every row): one call on a tree of up
+  // to T tokens at the current position. Row 0 continues the sequence; row r > 0 follows row
+  // parents[r] < r (parents[0] = -1), sits at position + its depth and sees only its ancestors
+  // among the rows. Returns the logits of every row [n, V]; the caches are not updated until
+  // accept(path), which commits rows `path` (row 0, then a chain of children) as the next
+  // positions. Keys are visited in position order either way, so a row computes what step()
+  // would have computed for the same sequence.
+  const std::vector<float>& step_tree(std::span<const int32_t> tokens, std::span<const int32_t> parents);
+  void accept(std::span<const size_t> path);
   // Prompt in chunks of T (the last one partial), then greedy decoding (argmax, lowest index
   // on ties), one token per call. See GenerateOptions::keep_logits for pairs.
   Generation generate(std::span<const int32_t> prompt, const GenerateOptions& options,
@@ -90,24 +103,42 @@ class Runner {
 
  private:
   struct Bound {  // one method with its own per-call inputs
-    Bound(const LoadedProgram& program, std::string_view method);
-    MethodExecutor executor;
+    Bound(const LoadedProgram& program, std::string_view method, const ExecutorOptions& options,
+          const std::shared_ptr<ExecutorResources>& resources);
+    const std::string& name() const { return backend->graph().name(); }
+    std::unique_ptr<MethodBackend> backend;
     RunnerLayout layout;
     Tensor tokens, mask, cos, sin, last_pos;
+    std::vector<const Tensor*> inputs;  // bound once: these buffers and the caches
+    int64_t visible_columns = 0;        // cache columns of `mask` unmasked so far
     size_t calls = 0;
   };
   void check_pair() const;
   void reset_mask(Bound& b) const;
-  void fill_freqs(const Bound& b, const Tensor& table, Tensor& input) const;
+  void fill_freqs(const Bound& b, const Tensor& table, Tensor& input);
+  // One call: tokens (padded), mask, RoPE rows (a tree when parents is not empty). Returns the
+  // outputs, valid until the next call.
+  std::span<const std::span<const float>> call(Bound& b, std::span<const int32_t> tokens,
+                                               std::span<const int32_t> parents);
+  // Writes `count` update rows of a call (rows[j], or j) into the caches at the next positions.
+  void commit(const Bound& b, std::span<const std::span<const float>> outputs, size_t count, const size_t* rows);
 
   const LoadedProgram& program_;
   std::string name_;
+  ExecutorOptions executor_;
+  std::shared_ptr<ExecutorResources> resources_;
   std::unique_ptr<Bound> primary_, decode_;
   const Bound* last_ = nullptr;
   Tensor freqs_cos_table_, freqs_sin_table_;  // views of the metadata blobs
   std::vector<Tensor> k_caches_, v_caches_;
   int64_t position_ = 0;
   int64_t visible_cache_slots_ = 0;
+  std::vector<float> logits_;  // the rows step() returns
+  std::vector<int64_t> depths_;  // per row of a call: its offset from position_
+  std::span<const std::span<const float>> tree_outputs_;
+  size_t tree_rows_ = 0;  // rows of the step_tree call not yet accepted
+  std::vector<int32_t> tree_parents_;
+  std::vector<float> freqs_scratch_;
 };
 
 // Index of the largest value, the lowest index on ties.

@@ -1,14 +1,14 @@
-#include "runtime-check/loaded_program.h"
+#include "runtime-load/loaded_program.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "runtime-check/parallel.h"
 
 namespace pte::runtime {
 
@@ -205,14 +205,17 @@ void LoadedProgram::verify_hashes() const {
   for (auto& entry : computed) ranges.push_back(&entry);
   // Largest first, dealt round-robin: the threads get about the same number of bytes.
   std::sort(ranges.begin(), ranges.end(), [](const auto* a, const auto* b) { return a->first.second > b->first.second; });
-  const size_t lanes = std::max<size_t>(1, std::min(thread_count(), ranges.size()));
-  parallel_for(lanes, header_.segment_size / lanes, [&](size_t begin, size_t end) {
-    for (size_t lane = begin; lane < end; ++lane)
-      for (size_t i = lane; i < ranges.size(); i += lanes) {
-        const auto [offset, size] = ranges[i]->first;
-        ranges[i]->second = sha256(file_.data() + header_.segment_offset + offset, static_cast<size_t>(size));
-      }
-  });
+  const size_t lanes = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), ranges.size()));
+  auto hash_lane = [&](size_t lane) {
+    for (size_t i = lane; i < ranges.size(); i += lanes) {
+      const auto [offset, size] = ranges[i]->first;
+      ranges[i]->second = sha256(file_.data() + header_.segment_offset + offset, static_cast<size_t>(size));
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t lane = 1; lane < lanes; ++lane) workers.emplace_back(hash_lane, lane);
+  hash_lane(0);
+  for (std::thread& t : workers) t.join();
   for (const fb::Blob* b : *program_->blobs()) {
     const Sha256Digest& digest = computed.at(std::make_pair(b->offset(), b->size()));
     if (std::memcmp(digest.data(), b->sha256()->data(), 32) != 0)

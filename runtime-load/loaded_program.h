@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/mapped_file.h"
-#include "runtime-check/tensor.h"
+#include "runtime-load/tensor.h"
 #include "schema/file_header.h"
 #include "schema/pte_generated.h"
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
-#include "runtime-check/loaded_program.h"
-#include "runtime-check/method_executor.h"
+#include "runtime-load/loaded_program.h"
+#include "runtime-load/method_graph.h"
 
 namespace pte::runtime {
 
@@ -31,6 +31,6 @@ struct RunnerLayout {
 // Per-method keys are read with the prefix of the method's role (decode_, prefill_; none for
 // Full), e.g. decode_mask_specs; freqs_*_input_index fall back to the unprefixed key.
 // Throws pte::Error (naming the file and method) when the metadata and the method disagree.
-RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodExecutor& executor);
+RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodGraph& method);
 
 }  // namespace pte::runtime

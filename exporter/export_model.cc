@@ -9,8 +9,11 @@
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/checkpoint/model_params.h"
 #include "exporter/program/llama_builder.h"
+#include "exporter/provenance/provenance.h"
+#include "exporter/tokenizer/tokenizer_metadata.h"
 #include "exporter/version.h"
 #include "passes/pipeline.h"
+#include "schema/metadata_keys.h"
 
 namespace pte {
 
@@ -31,8 +34,31 @@ std::string export_flags_json(const ExportOptions& o) {
   j["adapters"] = nlohmann::ordered_json::array();
   for (const AdapterSpec& a : o.adapters)
     j["adapters"].push_back({{"name", a.name}, {"checkpoint", a.checkpoint}, {"config", a.config}});
+  j["tokenizer"] = o.tokenizer.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.tokenizer);
   return j.dump();
 }
+
+namespace {
+
+// The tokenizer (when given) and the provenance of every input file.
+void add_description(Program& program, const ExportOptions& o) {
+  std::vector<SourceFile> files = {{"checkpoint", o.checkpoint}, {"params", o.params}};
+  for (const AdapterSpec& a : o.adapters) {
+    files.push_back({"adapter " + a.name + " checkpoint", a.checkpoint});
+    files.push_back({"adapter " + a.name + " config", a.config});
+  }
+  if (!o.tokenizer.empty()) {
+    const TokenizerFiles t = tokenizer_files_for(o.tokenizer);
+    const int64_t vocab = std::get<IntTensor>(program.metadata.at(meta::kVocabSize)).values.at(0);
+    for (std::string& note : add_tokenizer_metadata(program, t, vocab)) program.log.push_back(std::move(note));
+    files.push_back({"tokenizer", t.tokenizer});
+    if (!t.tokenizer_config.empty()) files.push_back({"tokenizer_config", t.tokenizer_config});
+    if (!t.generation_config.empty()) files.push_back({"generation_config", t.generation_config});
+  }
+  add_provenance(program, model_name_of(o.checkpoint), files);
+}
+
+}  // namespace
 
 ExportReport export_model(const ExportOptions& o, int threads, const PackProgress& progress) {
   using Clock = std::chrono::steady_clock;
@@ -51,6 +77,7 @@ ExportReport export_model(const ExportOptions& o, int threads, const PackProgres
   }
   const auto t_open = Clock::now();
   Program program = build_llama_program(params, *checkpoint, o, adapters);
+  add_description(program, o);
   const auto t_build = Clock::now();
   report.passes = run_pipeline(program, o);
   program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};

@@ -13,6 +13,12 @@ std::vector<int32_t> FileTokenizer::encode_prompt(std::string_view text, bool no
   return ids;
 }
 
+std::span<const int32_t> FileTokenizer::shown(std::span<const int32_t> ids) const {
+  if (tokenizer->format() != tokenizers::TokenizerFormat::Llama2c && bos && !ids.empty() && ids[0] == *bos)
+    return ids.subspan(1);
+  return ids;
+}
+
 std::vector<int32_t> file_eos_ids(const LoadedProgram& program) {
   std::vector<int32_t> out;
   if (program.has_metadata(meta::kEosTokenIds))

@@ -21,6 +21,9 @@ struct FileTokenizer {
 
   // The prompt's ids: BOS (when the file says so and `no_bos` is false), then the text's.
   std::vector<int32_t> encode_prompt(std::string_view text, bool no_bos) const;
+  // The ids whose text a runner shows: a leading BOS is left out, except for llama2.c, whose
+  // decode needs it (it drops BOS and the space after it).
+  std::span<const int32_t> shown(std::span<const int32_t> ids) const;
 };
 
 // `override_path` (non-empty) wins over the file's own tokenizer; nullopt when there is

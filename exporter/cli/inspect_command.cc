@@ -14,6 +14,7 @@
 #include "common/sha256.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/human_bytes.h"
+#include "exporter/cli/inspect_tokenizer.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/piece_graph.h"
 
@@ -28,6 +29,7 @@ struct InspectArgs {
   std::string file;
   bool json = false;
   bool check_hashes = false;
+  std::string prompt;
 };
 
 std::string join(const std::vector<std::string>& items) {
@@ -270,6 +272,7 @@ void print_text(const LoadedProgram& program, const Json& j) {
   std::printf("\nmetadata (%zu):\n", j["metadata"].size());
   for (const auto& [key, value] : j["metadata"].items()) {
     if (key == "methods" && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
+    if (print_description_metadata(key, value)) continue;
     std::string text;
     if (value.is_object())
       text = value["dtype"].get<std::string>() + " " + shape_text(value["shape"]) + " in blob '" +
@@ -290,10 +293,16 @@ void print_text(const LoadedProgram& program, const Json& j) {
 void inspect(const InspectArgs& a) {
   LoadedProgram program(a.file, {.check_hashes = a.check_hashes});
   Json j = describe(program, a.check_hashes);
+  if (!a.prompt.empty()) j["prompt"] = prompt_tokens_json(program, a.prompt);
   if (a.json)
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
     print_text(program, j);
+  if (!a.json && j.contains("prompt")) {
+    std::printf("\nprompt: %zu tokens\n", j["prompt"]["ids"].size());
+    for (size_t i = 0; i < j["prompt"]["ids"].size(); ++i)
+      std::printf("  %6d %s\n", j["prompt"]["ids"][i].get<int>(), j["prompt"]["pieces"][i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  }
 }
 
 }  // namespace
@@ -304,6 +313,7 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_option("file", args->file, ".pte file")->required();
   cmd->add_flag("--json", args->json, "print one JSON object");
   cmd->add_flag("--check_hashes", args->check_hashes, "also check every blob against its SHA-256");
+  cmd->add_option("--prompt", args->prompt, "also show the token ids the file's tokenizer gives this text");
   cmd->callback([args] { inspect(*args); });
 }
 

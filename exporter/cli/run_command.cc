@@ -90,7 +90,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   };
   if (!a.json) {
     std::string head;
-    if (stream) head = stream->push(prompt);
+    if (stream) head = stream->push(text->shown(prompt));
     else for (size_t i = 0; i < prompt.size(); ++i) head += (i ? " " : "") + std::to_string(prompt[i]);
     print(head);
   }
@@ -112,7 +112,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     if (text) {
       std::vector<int32_t> all = prompt;
       all.insert(all.end(), g.tokens.begin(), g.tokens.end() - (stopped_by_token ? 1 : 0));
-      j["text"] = text->tokenizer->decode(all);
+      j["text"] = text->tokenizer->decode(text->shown(all));
     }
     const bool at_eos = stopped_by_token && std::find(eos.begin(), eos.end(), g.tokens.back()) != eos.end();
     j["stop_reason"] = at_eos ? std::string("eos") : g.stop_reason;  // eos, stop_id, max_new_tokens, context_full

@@ -30,6 +30,7 @@
 #include "exporter/cli/commands.h"
 #include "exporter/export_model.h"
 #include "exporter/program/export_options.h"
+#include "runtime-check/file_tokenizer.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/parallel.h"
 #include "runtime-check/parity_metrics.h"
@@ -42,6 +43,7 @@ struct VerifyArgs {
   std::string model, checkpoint, params;
   std::string method = "forward";
   std::vector<int64_t> prompt_ids = {1};
+  std::string prompt;  // text, encoded by the file's tokenizer, instead of prompt_ids
   std::vector<std::string> adapter_files;  // --adapter CKPT CONFIG
   int64_t tokens = 128;
   double min_top1 = 0, max_kld = 0;
@@ -211,7 +213,15 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
 
   // The sequence: the prompt, then (below) the reference's greedy continuation.
   const int64_t vocab = file_runner.layout().vocab_size;
-  std::vector<int32_t> sequence = prompt_tokens(a, vocab);
+  std::vector<int32_t> sequence;
+  if (!a.prompt.empty()) {
+    std::optional<runtime::FileTokenizer> text = runtime::open_tokenizer(file, "", vocab);
+    if (!text) throw Error("--prompt: " + a.model + " carries no tokenizer (export it with --tokenizer); give --prompt_ids");
+    sequence = text->encode_prompt(a.prompt, false);
+    if (sequence.empty()) throw Error("--prompt: the text encodes to no tokens");
+  } else {
+    sequence = prompt_tokens(a, vocab);
+  }
   const int64_t context = std::min(file_runner.layout().max_context_len, shape.max_context_len);
   const int64_t positions = std::min(a.tokens, context);
   if (static_cast<int64_t>(sequence.size()) > positions)
@@ -297,7 +307,9 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("--adapter", args->adapter_files,
                   "CKPT CONFIG: the files of the LoRA adapter of --method (default: as recorded in export_flags)")
       ->expected(2);
-  cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids (default 1, i.e. BOS)")->delimiter(',');
+  CLI::Option* ids = cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids (default 1, i.e. BOS)")->delimiter(',');
+  cmd->add_option("--prompt", args->prompt, "prompt text, encoded by the file's tokenizer (with BOS as the file says)")
+      ->excludes(ids);
   cmd->add_option("--tokens", args->tokens,
                   "positions compared: the prompt, then the reference's greedy continuation (capped by the context)")
       ->capture_default_str();

@@ -80,8 +80,8 @@ ExportReport export_model(const ExportOptions& o, int threads, const PackProgres
   add_description(program, o);
   const auto t_build = Clock::now();
   report.passes = run_pipeline(program, o);
-  program.metadata["exporter_version"] = TextValue{PTE_VERSION_STRING};
-  program.metadata["export_flags"] = TextValue{export_flags_json(o)};
+  program.metadata[meta::kExporterVersion] = TextValue{PTE_VERSION_STRING};
+  program.metadata[meta::kExportFlags] = TextValue{export_flags_json(o)};
   const auto t_passes = Clock::now();
   report.pack = pack_program(program, checkpoints, o.output, threads, PTE_VERSION_STRING, progress);
   const auto t_end = Clock::now();

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "runtime-check/float_rows.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::runtime {
 namespace {
@@ -82,8 +83,8 @@ Runner::Bound::Bound(const LoadedProgram& program, std::string_view method)
 Runner::Runner(const LoadedProgram& program, std::string_view name)
     : program_(program),
       name_(name),
-      freqs_cos_table_(program.metadata_blob_tensor("freqs_cos")),
-      freqs_sin_table_(program.metadata_blob_tensor("freqs_sin")) {
+      freqs_cos_table_(program.metadata_blob_tensor(meta::kFreqsCos)),
+      freqs_sin_table_(program.metadata_blob_tensor(meta::kFreqsSin)) {
   auto [prefill, decode] = pair_methods(name);
   if (has_role(program, name_, fb::MethodRole::Full)) {
     primary_ = std::make_unique<Bound>(program, name_);

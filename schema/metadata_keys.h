@@ -17,6 +17,7 @@ inline constexpr const char* kKvCacheSpecs = "kv_cache_specs";
 inline constexpr const char* kForwardInputLen = "forward_input_len";
 inline constexpr const char* kDecodePrefix = "decode_";
 inline constexpr const char* kPrefillPrefix = "prefill_";
+inline constexpr const char* kInputLenSuffix = "input_len";  // decode_input_len, prefill_input_len
 inline constexpr const char* kMethods = "methods";
 inline constexpr const char* kMaxContextLen = "max_context_len";
 inline constexpr const char* kLayers = "n_layers";

@@ -17,6 +17,7 @@
 #include "exporter/cli/inspect_tokenizer.h"
 #include "runtime-check/loaded_program.h"
 #include "runtime-check/piece_graph.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::cli {
 namespace {
@@ -75,7 +76,7 @@ Json metadata_json(const fb::MetaEntry& e) {
 // The `methods` metadata (a JSON array, one object per method), or an empty array when absent
 // or not valid JSON.
 Json methods_metadata(const LoadedProgram& program) {
-  const fb::MetaEntry* e = program.find_metadata("methods");
+  const fb::MetaEntry* e = program.find_metadata(meta::kMethods);
   if (!e || !e->value_as_Text()) return Json::array();
   Json j = Json::parse(std::string(view(e->value_as_Text()->value())), nullptr, false);
   return j.is_array() ? j : Json::array();
@@ -271,7 +272,7 @@ void print_text(const LoadedProgram& program, const Json& j) {
 
   std::printf("\nmetadata (%zu):\n", j["metadata"].size());
   for (const auto& [key, value] : j["metadata"].items()) {
-    if (key == "methods" && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
+    if (key == meta::kMethods && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
     if (print_description_metadata(key, value)) continue;
     std::string text;
     if (value.is_object())

@@ -35,6 +35,7 @@
 #include "runtime-check/parallel.h"
 #include "runtime-check/parity_metrics.h"
 #include "runtime-check/runner.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::cli {
 namespace {
@@ -100,8 +101,8 @@ int64_t flag_int(const nlohmann::json& flags, const char* field, const runtime::
 }
 
 ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::RunnerLayout& layout) {
-  if (!file.has_metadata("export_flags")) return {layout.max_context_len, layout.input_len};
-  nlohmann::json flags = nlohmann::json::parse(file.metadata_text("export_flags"), nullptr, false);
+  if (!file.has_metadata(meta::kExportFlags)) return {layout.max_context_len, layout.input_len};
+  nlohmann::json flags = nlohmann::json::parse(file.metadata_text(meta::kExportFlags), nullptr, false);
   if (!flags.is_object()) file.fail("metadata 'export_flags': expected a JSON object");
   return {flag_int(flags, "max_context_len", file), flag_int(flags, "input_len", file)};
 }
@@ -110,9 +111,9 @@ ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::R
 AdapterSpec adapter_spec(const VerifyArgs& a, const runtime::LoadedProgram& file, const std::string& name) {
   if (a.adapter_files.size() == 2) return {name, a.adapter_files[0], a.adapter_files[1]};
   const std::string hint = "; give --adapter CKPT CONFIG, the files it was exported from";
-  if (!file.has_metadata("export_flags"))
+  if (!file.has_metadata(meta::kExportFlags))
     file.fail("method '" + a.method + "' belongs to LoRA adapter '" + name + "' and the file has no export_flags" + hint);
-  nlohmann::json flags = nlohmann::json::parse(file.metadata_text("export_flags"), nullptr, false);
+  nlohmann::json flags = nlohmann::json::parse(file.metadata_text(meta::kExportFlags), nullptr, false);
   if (flags.is_object() && flags.contains("adapters") && flags["adapters"].is_array())
     for (const nlohmann::json& e : flags["adapters"])
       if (e.is_object() && e.value("name", "") == name && e.contains("checkpoint") && e["checkpoint"].is_string() &&
@@ -158,8 +159,8 @@ void check_same_model(const VerifyArgs& a, const runtime::LoadedProgram& file, c
                 " (was the file exported from them?)");
   };
   if (file_runner.layout().vocab_size != ref_runner.layout().vocab_size)
-    mismatch("vocab_size", file_runner.layout().vocab_size, ref_runner.layout().vocab_size);
-  for (const char* key : {"n_layers", "head_dim", "n_heads_per_cache"})
+    mismatch(meta::kVocabSize, file_runner.layout().vocab_size, ref_runner.layout().vocab_size);
+  for (const char* key : {meta::kLayers, meta::kHeadDim, meta::kHeadsPerCache})
     if (file.has_metadata(key) && ref.has_metadata(key) && file.metadata_int(key) != ref.metadata_int(key))
       mismatch(key, file.metadata_int(key), ref.metadata_int(key));
 }

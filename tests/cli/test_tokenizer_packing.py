@@ -141,6 +141,30 @@ def main():
         check("run encodes with tokenizer.json", out.get("prompt_tokens", [None])[0] == bos and out.get("text") == PROMPT,
               r.stderr + repr(out))
 
+    # SentencePiece (trained here; the reference is the library's Python binding) and tiktoken.
+    import sentencepiece as spm
+    import corpus
+    train = os.path.join(work, "train.txt")
+    with open(train, "w") as g:
+        g.write(corpus.training_text())
+    spm.SentencePieceTrainer.train(input=train, model_prefix=os.path.join(work, "sp"), vocab_size=300,
+                                   model_type="unigram", minloglevel=2, num_threads=1)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(work, "sp.model"))
+    ranks = os.path.join(work, "tiktoken.model")
+    with open(ranks, "w") as g:
+        g.write(vocabularies.tiktoken_ranks("", 0)[0])  # the 256 bytes: with Llama 3's 256 specials, 512 ids
+    for name, path, fmt, want in [("sentencepiece", os.path.join(work, "sp.model"), "sentencepiece",
+                                   [sp.bos_id()] + sp.encode(PROMPT)),
+                                  ("tiktoken", ranks, "tiktoken", [256] + list(PROMPT.encode()))]:
+        out_pte = os.path.join(work, name + ".pte")
+        r = export(a, out_pte, ["--tokenizer", path])
+        check("export with a %s tokenizer" % name, r.returncode == 0, r.stderr)
+        r = run([a.pte, "run", "-m", out_pte, "--prompt", PROMPT, "--max_new_tokens", "0", "--json"])
+        got = json.loads(r.stdout) if r.returncode == 0 else {}
+        check("%s: format recorded, BOS added, prompt as the reference encodes it" % name,
+              pte_file.PteFile(out_pte, a.pte).metadata.get("tokenizer.file_format") == fmt and
+              got.get("prompt_tokens") == want and got.get("text") == PROMPT, r.stderr + repr(got) + " vs " + repr(want))
+
     # 5. Bad tokenizer files: one line naming the file, nothing written.
     bad = os.path.join(work, "bad")
     os.makedirs(bad)

@@ -40,8 +40,8 @@ std::string export_flags_json(const ExportOptions& o) {
 
 namespace {
 
-// The tokenizer (when given) and the provenance of every input file.
-void add_description(Program& program, const ExportOptions& o) {
+// Every input file, in the order read.
+std::vector<SourceFile> source_files(const ExportOptions& o) {
   std::vector<SourceFile> files = {{"checkpoint", o.checkpoint}, {"params", o.params}};
   for (const AdapterSpec& a : o.adapters) {
     files.push_back({"adapter " + a.name + " checkpoint", a.checkpoint});
@@ -49,13 +49,21 @@ void add_description(Program& program, const ExportOptions& o) {
   }
   if (!o.tokenizer.empty()) {
     const TokenizerFiles t = tokenizer_files_for(o.tokenizer);
-    const int64_t vocab = std::get<IntTensor>(program.metadata.at(meta::kVocabSize)).values.at(0);
-    for (std::string& note : add_tokenizer_metadata(program, t, vocab)) program.log.push_back(std::move(note));
     files.push_back({"tokenizer", t.tokenizer});
     if (!t.tokenizer_config.empty()) files.push_back({"tokenizer_config", t.tokenizer_config});
     if (!t.generation_config.empty()) files.push_back({"generation_config", t.generation_config});
   }
-  add_provenance(program, model_name_of(o.checkpoint), files);
+  return files;
+}
+
+// The tokenizer (when given) and the provenance of every input file.
+void add_description(Program& program, const ExportOptions& o, const SourceHashes& hashes) {
+  if (!o.tokenizer.empty()) {
+    const int64_t vocab = std::get<IntTensor>(program.metadata.at(meta::kVocabSize)).values.at(0);
+    for (std::string& note : add_tokenizer_metadata(program, tokenizer_files_for(o.tokenizer), vocab))
+      program.log.push_back(std::move(note));
+  }
+  add_provenance(program, model_name_of(o.checkpoint), hashes);
 }
 
 }  // namespace
@@ -67,6 +75,7 @@ ExportReport export_model(const ExportOptions& o, int threads, const PackProgres
   validate_adapter_names(o.adapters, o.multifunction);
   ExportReport report;
   const auto t0 = Clock::now();
+  SourceHashes hashes(source_files(o));  // hashed while the export runs
   ModelParams params = read_model_params(o.params);
   std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
   std::vector<LoraAdapter> adapters;
@@ -77,13 +86,15 @@ ExportReport export_model(const ExportOptions& o, int threads, const PackProgres
   }
   const auto t_open = Clock::now();
   Program program = build_llama_program(params, *checkpoint, o, adapters);
-  add_description(program, o);
+  add_description(program, o, hashes);
   const auto t_build = Clock::now();
   report.passes = run_pipeline(program, o);
   program.metadata[meta::kExporterVersion] = TextValue{PTE_VERSION_STRING};
   program.metadata[meta::kExportFlags] = TextValue{export_flags_json(o)};
   const auto t_passes = Clock::now();
-  report.pack = pack_program(program, checkpoints, o.output, threads, PTE_VERSION_STRING, progress);
+  report.pack = pack_program(program, checkpoints, o.output, threads, PTE_VERSION_STRING, progress, [&hashes] {
+    return std::map<std::string, MetaValue>{{meta::kSourceFiles, TextValue{hashes.json()}}};
+  });
   const auto t_end = Clock::now();
 
   report.warnings = params.warnings;

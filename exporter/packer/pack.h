@@ -26,9 +26,14 @@ struct PackReport {
 // Called on the packing thread after each weight recipe is written: (done, total).
 using PackProgress = std::function<void(size_t done, size_t total)>;
 
+// Called once the weights are written: metadata values that replace the program's (same
+// encoded size), e.g. hashes computed while the weights were packed.
+using LateMetadata = std::function<std::map<std::string, MetaValue>()>;
+
 PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,
                         const std::string& output_path, int threads,
-                        const std::string& exporter_version, const PackProgress& progress = {});
+                        const std::string& exporter_version, const PackProgress& progress = {},
+                        const LateMetadata& late = {});
 
 // A program that reads only the base checkpoint.
 inline PackReport pack_program(const Program& program, const Checkpoint& checkpoint,

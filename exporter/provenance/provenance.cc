@@ -38,15 +38,42 @@ std::string model_name_of(const std::string& checkpoint_path) {
   return dot == std::string::npos || dot == 0 ? file : file.substr(0, dot);
 }
 
-void add_provenance(Program& program, const std::string& name, const std::vector<SourceFile>& files) {
+SourceHashes::SourceHashes(std::vector<SourceFile> files) : files_(std::move(files)) {
+  for (const SourceFile& f : files_) maps_.push_back(std::make_unique<MappedFile>(f.path));
+  worker_ = std::thread([this] {
+    try {
+      for (const auto& m : maps_) hashes_.push_back(sha256_of_file(*m));
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  });
+}
+
+SourceHashes::~SourceHashes() {
+  if (worker_.joinable()) worker_.join();
+}
+
+std::string SourceHashes::to_json(const std::vector<std::string>& hashes) const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const SourceFile& f : files) {
-    MappedFile file(f.path);
-    list.push_back({{"role", f.role}, {"path", f.path}, {"size", file.size()}, {"sha256", sha256_of_file(file)}});
-  }
+  for (size_t i = 0; i < files_.size(); ++i)
+    list.push_back({{"role", files_[i].role}, {"path", files_[i].path}, {"size", maps_[i]->size()}, {"sha256", hashes[i]}});
+  return list.dump();
+}
+
+std::string SourceHashes::placeholder_json() const {
+  return to_json(std::vector<std::string>(files_.size(), std::string(64, '0')));
+}
+
+std::string SourceHashes::json() {
+  if (worker_.joinable()) worker_.join();
+  if (error_) std::rethrow_exception(error_);
+  return to_json(hashes_);
+}
+
+void add_provenance(Program& program, const std::string& name, const SourceHashes& hashes) {
   program.metadata[meta::kName] = TextValue{name};
   program.metadata[meta::kArchitecture] = TextValue{"llama"};
-  program.metadata[meta::kSourceFiles] = TextValue{list.dump()};
+  program.metadata[meta::kSourceFiles] = TextValue{hashes.placeholder_json()};
 }
 
 }  // namespace pte

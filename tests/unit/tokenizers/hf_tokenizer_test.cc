@@ -53,6 +53,9 @@ TEST(HfTokenizer, ByteLevelBpeWithAddedTokens) {
   EXPECT_EQ(t.decode(Ids{7, 3, 8, 1, 6, 3, 9}), "hello hello<|end|>");
   EXPECT_EQ(t.special_tokens().bos, 9);
   EXPECT_EQ(t.token_id("<|end|>"), 9);
+  // A long piece merges in O(n log n): 100,000 l's are 50,000 "ll".
+  EXPECT_EQ(t.encode(std::string(100000, 'l')), Ids(50000, 6));
+  EXPECT_EQ(t.encode("lllhell"), (Ids{6, 2, 7}));  // he (0), then ll from the left, then he+ll
   EXPECT_THROW(t.encode("x"), Error);  // no token, no byte fallback, no unk: never a guess
   EXPECT_THROW(t.encode("\xff"), Error);  // not UTF-8
 }

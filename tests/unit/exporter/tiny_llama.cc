@@ -53,7 +53,10 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tiny
   for (const auto& [name, t] : tensors) {
     if (header.size() > 1) header += ",";
     header += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[";
-    for (size_t i = 0; i < t.shape.size(); ++i) header += (i ? "," : "") + std::to_string(t.shape[i]);
+    for (size_t i = 0; i < t.shape.size(); ++i) {
+      if (i) header += ',';  // not `"," + std::to_string(...)`: GCC 12 warns (-Wrestrict) on that
+      header += std::to_string(t.shape[i]);
+    }
     uint64_t bytes = t.values.size() * 4;
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
     offset += bytes;

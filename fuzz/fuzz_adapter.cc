@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "exporter/adapter/lora_adapter.h"
 #include "exporter/checkpoint/model_params.h"
+#include "exporter/model/model_description.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -21,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   params.hidden_dim = 172;
   params.vocab_size = 512;
   try {
-    pte::read_lora_adapter({"a", weights.path(), config.path()}, params);
+    pte::read_lora_adapter({"a", weights.path(), config.path()}, pte::describe_meta_model(params));
   } catch (const pte::Error&) {
   }
   return 0;

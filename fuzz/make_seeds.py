@@ -64,6 +64,17 @@ def main():
     write(pa, "llama32.json", json.dumps({"dim": 2048, "ffn_dim_multiplier": 1.5, "multiple_of": 256, "n_heads": 32,
                                           "n_kv_heads": 8, "n_layers": 16, "norm_eps": 1e-05, "rope_theta": 500000.0,
                                           "use_scaled_rope": True, "vocab_size": 128256}).encode())
+    write(pa, "qwen3_config.json", json.dumps({
+        "architectures": ["Qwen3ForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 32, "intermediate_size": 96, "vocab_size": 128, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "tie_word_embeddings": True, "attention_bias": False, "hidden_act": "silu",
+        "use_sliding_window": False, "sliding_window": None, "torch_dtype": "bfloat16", "model_type": "qwen3"}).encode())
+    write(pa, "llama3_config.json", json.dumps({
+        "architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "intermediate_size": 96, "vocab_size": 128, "rms_norm_eps": 1e-5,
+        "rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+                                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+        "tie_word_embeddings": False, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": [2, 3]}).encode())
 
     ad = os.path.join(a.out, "adapter")
     config = json.dumps({"r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "down_proj"], "use_rslora": False})
@@ -79,6 +90,32 @@ def main():
     to = os.path.join(a.out, "tokenizer")
     with open(os.path.join(a.example, "tok512.bin"), "rb") as f:
         write(to, "tok512.bin", f.read())
+    # A small tiktoken ranks file (base64 token, rank) and a byte-level BPE tokenizer.json.
+    import base64
+    pieces = [bytes([b]) for b in range(256)] + [b"th", b"the", b" t", b" the", b"in", b"er"]
+    write(to, "ranks.tiktoken", b"".join(base64.b64encode(p) + b" %d\n" % i for i, p in enumerate(pieces)))
+    byte_chars = [chr(c) for c in range(33, 127)] + [chr(c) for c in range(161, 173)] + [chr(c) for c in range(174, 256)]
+    rest = [b for b in range(256) if chr(b) not in byte_chars]
+    mapping = {}
+    for b in range(256):
+        mapping[b] = chr(b) if chr(b) in byte_chars else chr(256 + rest.index(b))
+    vocab = {mapping[b]: b for b in range(256)}
+    merges = [("t", "h"), ("th", "e"), (mapping[32], "t"), (mapping[32] + "t", "he")]
+    for l, r in merges:
+        vocab[l + r] = len(vocab)
+    hf = {"version": "1.0", "added_tokens": [{"id": len(vocab), "content": "<|eot_id|>", "single_word": False,
+                                              "lstrip": False, "rstrip": False, "normalized": False, "special": True}],
+          "normalizer": None,
+          "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+              {"type": "Split", "pattern": {"Regex": "\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+|\\s+"},
+               "behavior": "Isolated", "invert": False},
+              {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+          "post_processor": None, "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                                              "use_regex": True},
+          "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                    "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                    "vocab": vocab, "merges": [l + " " + r for l, r in merges]}}
+    write(to, "tokenizer.json", json.dumps(hf).encode())
 
     # A tiny model (a few KB of .pte), so that each execution of the loader target is fast.
     pt = os.path.join(a.out, "pte_loader")

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "runtime-load/float_rows.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::runtime {
 namespace {
@@ -86,8 +87,8 @@ Runner::Runner(const LoadedProgram& program, std::string_view name, const Execut
       name_(name),
       executor_(executor),
       resources_(make_executor_resources(executor)),
-      freqs_cos_table_(program.metadata_blob_tensor("freqs_cos")),
-      freqs_sin_table_(program.metadata_blob_tensor("freqs_sin")) {
+      freqs_cos_table_(program.metadata_blob_tensor(meta::kFreqsCos)),
+      freqs_sin_table_(program.metadata_blob_tensor(meta::kFreqsSin)) {
   auto [prefill, decode] = pair_methods(name);
   if (has_role(program, name_, fb::MethodRole::Full)) {
     primary_ = std::make_unique<Bound>(program, name_, executor_, resources_);

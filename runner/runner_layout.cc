@@ -3,13 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "schema/metadata_keys.h"
+
 namespace pte::runtime {
 namespace {
 
 // Multifunction methods carry their per-method metadata under a decode_/prefill_ prefix (SPEC §4).
 std::string method_key(fb::MethodRole role, const std::string& base) {
-  if (role == fb::MethodRole::Decode) return "decode_" + base;
-  if (role == fb::MethodRole::Prefill) return "prefill_" + base;
+  if (role == fb::MethodRole::Decode) return meta::kDecodePrefix + base;
+  if (role == fb::MethodRole::Prefill) return meta::kPrefillPrefix + base;
   return base;
 }
 
@@ -71,17 +73,17 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodGra
          ", expected int32 [1, T]");
   L.input_len = tokens.shape[1];
   // Adapter methods use the keys of their role: a Full method's T is forward_input_len.
-  const std::string len_key = role == fb::MethodRole::Full ? "forward_input_len" : method_key(role, "input_len");
+  const std::string len_key = role == fb::MethodRole::Full ? meta::kForwardInputLen : method_key(role, meta::kInputLenSuffix);
   if (program.has_metadata(len_key) && program.metadata_int(len_key) != L.input_len)
     fail("tokens input has T = " + std::to_string(L.input_len) + " but metadata " + len_key + " is " +
          std::to_string(program.metadata_int(len_key)));
 
-  L.vocab_size = program.metadata_int("vocab_size");
-  L.head_dim = program.metadata_int("head_dim");
-  L.kv_heads = program.metadata_int("n_heads_per_cache");
+  L.vocab_size = program.metadata_int(meta::kVocabSize);
+  L.head_dim = program.metadata_int(meta::kHeadDim);
+  L.kv_heads = program.metadata_int(meta::kHeadsPerCache);
   if (L.vocab_size < 1) fail("metadata vocab_size " + std::to_string(L.vocab_size) + " is not positive");
 
-  IntTensorValue mask_specs = program.metadata_int_tensor(method_key(role, "mask_specs"));
+  IntTensorValue mask_specs = program.metadata_int_tensor(method_key(role, meta::kMaskSpecs));
   if (mask_specs.shape != Shape{1, 2})
     fail("metadata mask_specs has shape " + shape_string(mask_specs.shape) + ", expected [1, 2]");
   L.mask_input = input(mask_specs.values[0], fb::IORole::Mask, "mask");
@@ -89,12 +91,12 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodGra
   if (L.cache_len < 0 || L.cache_len > kMaxTensorElements) fail("mask_specs cache_len is out of range");
   expect_shape(ins[L.mask_input], {1, L.input_len, L.cache_len + L.input_len}, true);
 
-  IntTensorValue kv = program.metadata_int_tensor(method_key(role, "kv_cache_specs"));
+  IntTensorValue kv = program.metadata_int_tensor(method_key(role, meta::kKvCacheSpecs));
   if (kv.shape.size() != 2 || kv.shape[1] != 5)
     fail("metadata kv_cache_specs has shape " + shape_string(kv.shape) + ", expected [L, 5]");
-  if (program.has_metadata("n_layers") && program.metadata_int("n_layers") != kv.shape[0])
+  if (program.has_metadata(meta::kLayers) && program.metadata_int(meta::kLayers) != kv.shape[0])
     fail("metadata kv_cache_specs has " + std::to_string(kv.shape[0]) + " rows but n_layers is " +
-         std::to_string(program.metadata_int("n_layers")));
+         std::to_string(program.metadata_int(meta::kLayers)));
   const Shape cache_shape = {1, L.kv_heads, L.cache_len, L.head_dim};
   const Shape update_shape = {1, L.kv_heads, L.input_len, L.head_dim};
   for (int64_t l = 0; l < kv.shape[0]; ++l) {
@@ -115,20 +117,20 @@ RunnerLayout resolve_runner_layout(const LoadedProgram& program, const MethodGra
     std::string key = method_key(role, base);
     return program.has_metadata(key) ? key : base;
   };
-  L.cos_input = input(program.metadata_int(index_key("freqs_cos_input_index")), fb::IORole::FreqsCos, "freqs_cos");
-  L.sin_input = input(program.metadata_int(index_key("freqs_sin_input_index")), fb::IORole::FreqsSin, "freqs_sin");
+  L.cos_input = input(program.metadata_int(index_key(meta::kFreqsCosInputIndex)), fb::IORole::FreqsCos, "freqs_cos");
+  L.sin_input = input(program.metadata_int(index_key(meta::kFreqsSinInputIndex)), fb::IORole::FreqsSin, "freqs_sin");
   if (L.head_dim < 2 || L.head_dim % 2 != 0) fail("metadata head_dim " + std::to_string(L.head_dim) + " is not even");
   expect_shape(ins[L.cos_input], {L.input_len, L.head_dim / 2}, true);
   expect_shape(ins[L.sin_input], {L.input_len, L.head_dim / 2}, true);
-  const Tensor cos_table = program.metadata_blob_tensor("freqs_cos");
-  const Tensor sin_table = program.metadata_blob_tensor("freqs_sin");
+  const Tensor cos_table = program.metadata_blob_tensor(meta::kFreqsCos);
+  const Tensor sin_table = program.metadata_blob_tensor(meta::kFreqsSin);
   for (const Tensor* table : {&cos_table, &sin_table})
     if (!is_float(table->dtype) || table->shape.size() != 2 || table->shape[1] != L.head_dim / 2 ||
         table->shape != cos_table.shape)
       fail("metadata freqs tables are " + std::string(dtype_name(table->dtype)) + " " + shape_string(table->shape) +
            ", expected float [max_context_len, " + std::to_string(L.head_dim / 2) + "]");
   L.max_context_len = cos_table.shape[0];
-  if (program.has_metadata("max_context_len") && program.metadata_int("max_context_len") != L.max_context_len)
+  if (program.has_metadata(meta::kMaxContextLen) && program.metadata_int(meta::kMaxContextLen) != L.max_context_len)
     fail("metadata max_context_len is " + std::to_string(program.metadata_int("max_context_len")) +
          " but the freqs tables have " + std::to_string(L.max_context_len) + " rows");
 

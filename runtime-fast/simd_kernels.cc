@@ -1,9 +1,20 @@
 #include "runtime-fast/simd_kernels.h"
 
+#include <cpuid.h>
+
 namespace pte::fast {
+namespace {
+
+// CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports has no "f16c").
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
+}  // namespace
 
 bool cpu_supports(CpuVariant variant) {
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
   switch (variant) {
     case CpuVariant::Portable: return true;
     case CpuVariant::Avx2: return avx2;

@@ -97,6 +97,9 @@ void add_export_command(CLI::App& app) {
                   "NAME CKPT CONFIG: a PEFT LoRA adapter (adapter_model.safetensors, adapter_config.json) exported "
                   "as method NAME, or NAME_forward and NAME_prefill with --multifunction (repeatable)")
       ->expected(3)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--tokenizer", o.tokenizer,
+                  "tokenizer file to pack into the .pte (tokenizer.json, tokenizer.model or llama2.c tokenizer.bin); "
+                  "tokenizer_config.json and generation_config.json beside it are read too");
   cmd->add_option("--threads", o.threads, "Worker threads (0: all cores); the output does not depend on it")->capture_default_str();
   cmd->add_flag("-v,--verbose", o.verbose, "List the passes run and what each changed");
   cmd->callback([args] { run_export(*args); });

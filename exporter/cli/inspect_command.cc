@@ -15,8 +15,10 @@
 #include "common/sha256.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/human_bytes.h"
+#include "exporter/cli/inspect_tokenizer.h"
 #include "runtime-load/loaded_program.h"
 #include "runtime-load/piece_graph.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::cli {
 namespace {
@@ -29,6 +31,7 @@ struct InspectArgs {
   std::string file;
   bool json = false;
   bool no_check_hashes = false;
+  std::string prompt;
 };
 
 std::string join(const std::vector<std::string>& items) {
@@ -74,7 +77,7 @@ Json metadata_json(const fb::MetaEntry& e) {
 // The `methods` metadata (a JSON array, one object per method), or an empty array when absent
 // or not valid JSON.
 Json methods_metadata(const LoadedProgram& program) {
-  const fb::MetaEntry* e = program.find_metadata("methods");
+  const fb::MetaEntry* e = program.find_metadata(meta::kMethods);
   if (!e || !e->value_as_Text()) return Json::array();
   Json j = parse_untrusted_json(view(e->value_as_Text()->value()), program.path() + ": metadata 'methods'").value;
   return j.is_array() ? j : Json::array();
@@ -275,7 +278,8 @@ void print_text(const LoadedProgram& program, const Json& j) {
 
   std::printf("\nmetadata (%zu):\n", j["metadata"].size());
   for (const auto& [key, value] : j["metadata"].items()) {
-    if (key == "methods" && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
+    if (key == meta::kMethods && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
+    if (print_description_metadata(key, value)) continue;
     std::string text;
     if (value.is_object())
       text = value["dtype"].get<std::string>() + " " + shape_text(value["shape"]) + " in blob '" +
@@ -296,10 +300,16 @@ void print_text(const LoadedProgram& program, const Json& j) {
 void inspect(const InspectArgs& a) {
   LoadedProgram program(a.file, {.check_hashes = !a.no_check_hashes});
   Json j = describe(program, !a.no_check_hashes);
+  if (!a.prompt.empty()) j["prompt"] = prompt_tokens_json(program, a.prompt);
   if (a.json)
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
     print_text(program, j);
+  if (!a.json && j.contains("prompt")) {
+    std::printf("\nprompt: %zu tokens\n", j["prompt"]["ids"].size());
+    for (size_t i = 0; i < j["prompt"]["ids"].size(); ++i)
+      std::printf("  %6d %s\n", j["prompt"]["ids"][i].get<int>(), j["prompt"]["pieces"][i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  }
 }
 
 }  // namespace
@@ -311,6 +321,7 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "print one JSON object");
   cmd->add_flag("--no_check_hashes", args->no_check_hashes,
                 "skip the check of every blob against its SHA-256 (done by default; the container is always checked)");
+  cmd->add_option("--prompt", args->prompt, "also show the token ids the file's tokenizer gives this text");
   cmd->callback([args] { inspect(*args); });
 }
 

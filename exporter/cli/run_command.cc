@@ -2,6 +2,7 @@
 // greedy decoding — and print the text or a JSON summary; optionally dump every logits row.
 // --method names the base model or an adapter: a Full method of that name, or the
 // prefill/decode pair of a --multifunction file (prefill + forward, NAME_prefill + NAME_forward).
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <memory>
@@ -14,12 +15,13 @@
 #include "common/error.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/token_ids.h"
-#include "runtime-load/loaded_program.h"
-#include "runtime-check/npy_writer.h"
-#include "runtime-check/parallel.h"
+#include "runner/file_tokenizer.h"
 #include "runner/lookahead.h"
 #include "runner/runner.h"
-#include "runtime-check/tokenizer.h"
+#include "runtime-check/npy_writer.h"
+#include "runtime-check/parallel.h"
+#include "runtime-load/loaded_program.h"
+#include "tokenizers/stream_decoder.h"
 
 namespace pte::cli {
 namespace {
@@ -34,6 +36,7 @@ struct RunArgs {
   bool no_check_hashes = false;
   int64_t max_new_tokens = 64;
   bool no_bos = false;
+  bool ignore_eos = false;
   bool json = false;
   std::string logits_out;
   int threads = 0;
@@ -46,7 +49,6 @@ double per_second(size_t count, double seconds) { return seconds > 0 ? static_ca
 
 void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   if (has_prompt == has_prompt_ids) throw Error("pte run: give exactly one of --prompt and --prompt_ids");
-  if (has_prompt && a.tokenizer.empty()) throw Error("pte run: --prompt needs --tokenizer to encode the text");
   if (a.max_new_tokens < 0) throw Error("pte run: --max_new_tokens must be >= 0");
   if (a.threads < 0) throw Error("pte run: --threads must be >= 0");
   if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
@@ -57,14 +59,11 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   executor.threads = a.threads > 0 ? static_cast<size_t>(a.threads) : 0;
   executor.cpu_variant = a.cpu_variant;
   runtime::Runner runner(program, a.method, executor);
-  std::optional<runtime::Tokenizer> tokenizer;
-  if (!a.tokenizer.empty()) {
-    tokenizer.emplace(a.tokenizer);
-    if (static_cast<int64_t>(tokenizer->vocab_size()) != runner.layout().vocab_size)
-      throw Error(a.tokenizer + ": tokenizer has " + std::to_string(tokenizer->vocab_size()) +
-                  " tokens but " + a.model + " has vocab_size " + std::to_string(runner.layout().vocab_size));
-  }
-  std::vector<int32_t> prompt = has_prompt ? tokenizer->encode(a.prompt, !a.no_bos)
+  std::optional<runtime::FileTokenizer> text = runtime::open_tokenizer(program, a.tokenizer, runner.layout().vocab_size);
+  if (has_prompt && !text)
+    throw Error("pte run: --prompt needs a tokenizer: " + a.model +
+                " carries none (export it with --tokenizer) and no --tokenizer was given");
+  std::vector<int32_t> prompt = has_prompt ? text->encode_prompt(a.prompt, a.no_bos)
                                            : parse_token_ids(a.prompt_ids, "--prompt_ids");
   for (int32_t id : prompt)
     if (id >= runner.layout().vocab_size)
@@ -74,21 +73,27 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
   runtime::GenerateOptions options;
   options.max_new_tokens = a.max_new_tokens;
   options.stop_ids = parse_token_ids(a.stop_ids, "--stop_ids", /*allow_empty=*/true);
+  const std::vector<int32_t> eos = a.ignore_eos ? std::vector<int32_t>() : text ? text->eos : runtime::file_eos_ids(program);
+  options.stop_ids.insert(options.stop_ids.end(), eos.begin(), eos.end());
   options.keep_logits = !a.logits_out.empty();
 
-  int32_t previous = prompt.empty() ? -1 : prompt.back();
-  auto print_token = [&](int32_t token) {
-    std::string s = tokenizer ? tokenizer->decode_piece(previous, token) : " " + std::to_string(token);
+  // Text streams as it is generated; the token that stops generation is not shown.
+  auto is_stop = [&](int32_t t) { return std::find(options.stop_ids.begin(), options.stop_ids.end(), t) != options.stop_ids.end(); };
+  std::optional<tokenizers::StreamDecoder> stream;
+  if (text) stream.emplace(*text->tokenizer);
+  auto print = [](const std::string& s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
-    previous = token;
+  };
+  auto print_token = [&](int32_t token) {
+    if (is_stop(token)) return;
+    print(stream ? stream->push(token) : " " + std::to_string(token));
   };
   if (!a.json) {
     std::string head;
-    if (tokenizer) head = tokenizer->decode(prompt);
+    if (stream) head = stream->push(text->shown(prompt));
     else for (size_t i = 0; i < prompt.size(); ++i) head += (i ? " " : "") + std::to_string(prompt[i]);
-    std::fwrite(head.data(), 1, head.size(), stdout);
-    std::fflush(stdout);
+    print(head);
   }
   const auto on_token = a.json ? std::function<void(int32_t)>() : print_token;
   std::optional<runtime::LookaheadGeneration> lookahead;
@@ -110,12 +115,15 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     j["calls"] = calls;  // the methods driven, with the number of calls each received
     j["prompt_tokens"] = prompt;
     j["tokens"] = g.tokens;
-    if (tokenizer) {
+    const bool stopped_by_token = g.stop_reason == "stop_id" && !g.tokens.empty();
+    if (text) {
       std::vector<int32_t> all = prompt;
-      all.insert(all.end(), g.tokens.begin(), g.tokens.end());
-      j["text"] = tokenizer->decode(all);
+      all.insert(all.end(), g.tokens.begin(), g.tokens.end() - (stopped_by_token ? 1 : 0));
+      j["text"] = text->tokenizer->decode(text->shown(all));
     }
-    j["stop_reason"] = g.stop_reason;
+    const bool at_eos = stopped_by_token && std::find(eos.begin(), eos.end(), g.tokens.back()) != eos.end();
+    j["stop_reason"] = at_eos ? std::string("eos") : g.stop_reason;  // eos, stop_id, max_new_tokens, context_full
+    j["stop_token"] = stopped_by_token ? nlohmann::ordered_json(g.tokens.back()) : nullptr;
     if (lookahead) {
       j["lookahead_calls"] = lookahead->calls;
       j["lookahead_tokens_per_call"] = lookahead->tokens_per_call();
@@ -125,6 +133,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     // Model output may not be valid UTF-8: replace bad bytes rather than fail.
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
+    if (stream) print(stream->finish());
     std::printf("\n");
     std::fflush(stdout);  // the text ends before the timing line on stderr
     if (g.stop_reason == "context_full")
@@ -148,14 +157,18 @@ void add_run_command(CLI::App& app) {
                   "base or adapter name: a Full method of that name, or its prefill/decode pair in a "
                   "--multifunction file (forward: prefill + forward; NAME: NAME_prefill + NAME_forward)")
       ->capture_default_str();
-  CLI::Option* prompt = cmd->add_option("--prompt", args->prompt, "prompt text (needs --tokenizer)");
+  CLI::Option* prompt = cmd->add_option("--prompt", args->prompt,
+                                        "prompt text, encoded by the file's tokenizer (or --tokenizer)");
   CLI::Option* ids = cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids, e.g. 1,403,407")
                          ->delimiter(',');
   prompt->excludes(ids);
-  cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer file (tok512.bin)");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "tokenizer file to use instead of the file's own (tokenizer.json, tokenizer.model, tok512.bin)");
   cmd->add_option("--max_new_tokens", args->max_new_tokens, "tokens to generate")->capture_default_str();
-  cmd->add_option("--stop_ids", args->stop_ids, "stop after generating one of these ids")->delimiter(',');
-  cmd->add_flag("--no_bos", args->no_bos, "do not prepend BOS (id 1) to --prompt");
+  cmd->add_option("--stop_ids", args->stop_ids, "stop after generating one of these ids (besides the file's EOS ids)")
+      ->delimiter(',');
+  cmd->add_flag("--ignore_eos", args->ignore_eos, "do not stop at the file's EOS ids");
+  cmd->add_flag("--no_bos", args->no_bos, "do not prepend BOS to --prompt (the file says whether to add it)");
   cmd->add_flag("--json", args->json, "print one JSON object instead of the text");
   cmd->add_flag("--no_check_hashes", args->no_check_hashes, "skip the SHA-256 check of every blob before running");
   cmd->add_option("--logits_out", args->logits_out,

@@ -33,10 +33,12 @@
 #include "exporter/export_model.h"
 #include "exporter/packer/output_file.h"
 #include "exporter/program/export_options.h"
+#include "runner/file_tokenizer.h"
 #include "runtime-load/loaded_program.h"
 #include "runtime-check/parallel.h"
 #include "runtime-check/parity_metrics.h"
 #include "runner/runner.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::cli {
 namespace {
@@ -45,6 +47,7 @@ struct VerifyArgs {
   std::string model, checkpoint, params;
   std::string method = "forward";
   std::vector<std::string> prompt_ids = {"1"};
+  std::string prompt;  // text, encoded by the file's tokenizer, instead of prompt_ids
   std::vector<std::string> adapter_files;  // --adapter CKPT CONFIG
   int64_t tokens = 128;
   double min_top1 = 0, max_kld = 0;
@@ -76,8 +79,8 @@ int64_t flag_int(const nlohmann::json& flags, const char* field, const runtime::
 }
 
 ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::RunnerLayout& layout) {
-  if (!file.has_metadata("export_flags")) return {layout.max_context_len, layout.input_len};
-  nlohmann::json flags = parse_untrusted_json(file.metadata_text("export_flags"), file.path() + ": metadata 'export_flags'").value;
+  if (!file.has_metadata(meta::kExportFlags)) return {layout.max_context_len, layout.input_len};
+  nlohmann::json flags = parse_untrusted_json(file.metadata_text(meta::kExportFlags), file.path() + ": metadata 'export_flags'").value;
   if (!flags.is_object()) file.fail("metadata 'export_flags': expected a JSON object");
   return {flag_int(flags, "max_context_len", file), flag_int(flags, "input_len", file)};
 }
@@ -86,9 +89,9 @@ ExportShape export_shape_of(const runtime::LoadedProgram& file, const runtime::R
 AdapterSpec adapter_spec(const VerifyArgs& a, const runtime::LoadedProgram& file, const std::string& name) {
   if (a.adapter_files.size() == 2) return {name, a.adapter_files[0], a.adapter_files[1]};
   const std::string hint = "; give --adapter CKPT CONFIG, the files it was exported from";
-  if (!file.has_metadata("export_flags"))
+  if (!file.has_metadata(meta::kExportFlags))
     file.fail("method '" + a.method + "' belongs to LoRA adapter '" + name + "' and the file has no export_flags" + hint);
-  nlohmann::json flags = parse_untrusted_json(file.metadata_text("export_flags"), file.path() + ": metadata 'export_flags'").value;
+  nlohmann::json flags = parse_untrusted_json(file.metadata_text(meta::kExportFlags), file.path() + ": metadata 'export_flags'").value;
   if (flags.is_object() && flags.contains("adapters") && flags["adapters"].is_array())
     for (const nlohmann::json& e : flags["adapters"])
       if (e.is_object() && e.value("name", "") == name && e.contains("checkpoint") && e["checkpoint"].is_string() &&
@@ -133,8 +136,8 @@ void check_same_model(const VerifyArgs& a, const runtime::LoadedProgram& file, c
                 " (was the file exported from them?)");
   };
   if (file_runner.layout().vocab_size != ref_runner.layout().vocab_size)
-    mismatch("vocab_size", file_runner.layout().vocab_size, ref_runner.layout().vocab_size);
-  for (const char* key : {"n_layers", "head_dim", "n_heads_per_cache"})
+    mismatch(meta::kVocabSize, file_runner.layout().vocab_size, ref_runner.layout().vocab_size);
+  for (const char* key : {meta::kLayers, meta::kHeadDim, meta::kHeadsPerCache})
     if (file.has_metadata(key) && ref.has_metadata(key) && file.metadata_int(key) != ref.metadata_int(key))
       mismatch(key, file.metadata_int(key), ref.metadata_int(key));
 }
@@ -188,7 +191,15 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
 
   // The sequence: the prompt, then (below) the reference's greedy continuation.
   const int64_t vocab = file_runner.layout().vocab_size;
-  std::vector<int32_t> sequence = prompt_tokens(a, vocab);
+  std::vector<int32_t> sequence;
+  if (!a.prompt.empty()) {
+    std::optional<runtime::FileTokenizer> text = runtime::open_tokenizer(file, "", vocab);
+    if (!text) throw Error("--prompt: " + a.model + " carries no tokenizer (export it with --tokenizer); give --prompt_ids");
+    sequence = text->encode_prompt(a.prompt, false);
+    if (sequence.empty()) throw Error("--prompt: the text encodes to no tokens");
+  } else {
+    sequence = prompt_tokens(a, vocab);
+  }
   const int64_t context = std::min(file_runner.layout().max_context_len, shape.max_context_len);
   const int64_t positions = std::min(a.tokens, context);
   if (static_cast<int64_t>(sequence.size()) > positions)
@@ -279,7 +290,9 @@ void add_verify_command(CLI::App& app) {
   cmd->add_option("--adapter", args->adapter_files,
                   "CKPT CONFIG: the files of the LoRA adapter of --method (default: as recorded in export_flags)")
       ->expected(2);
-  cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids (default 1, i.e. BOS)")->delimiter(',');
+  CLI::Option* ids = cmd->add_option("--prompt_ids", args->prompt_ids, "prompt token ids (default 1, i.e. BOS)")->delimiter(',');
+  cmd->add_option("--prompt", args->prompt, "prompt text, encoded by the file's tokenizer (with BOS as the file says)")
+      ->excludes(ids);
   cmd->add_option("--tokens", args->tokens,
                   "positions compared: the prompt, then the reference's greedy continuation (capped by the context)")
       ->capture_default_str();

@@ -67,7 +67,8 @@ std::string piece_payload_key(const Method& method, size_t piece_index) {
 std::string metadata_blob_key(const std::string& metadata_key) { return "metadata/" + metadata_key; }
 
 std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRecord> blobs,
-                                     const std::string& exporter_version) {
+                                     const std::string& exporter_version,
+                                     const std::map<std::string, MetaValue>& late) {
   FlatBufferBuilder fbb(1 << 16);
   fbb.ForceDefaults(true);
 
@@ -97,7 +98,10 @@ std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRec
   }
 
   std::vector<Offset<fb::MetaEntry>> metadata;  // std::map iterates in key order
-  for (const auto& [key, value] : program.metadata) metadata.push_back(meta_entry(fbb, key, value));
+  for (const auto& [key, value] : program.metadata) {
+    auto replaced = late.find(key);
+    metadata.push_back(meta_entry(fbb, key, replaced == late.end() ? value : replaced->second));
+  }
 
   auto root = fb::CreateProgramDirect(fbb, kFormatVersion, exporter_version.c_str(), &methods,
                                       &blob_offsets, &metadata);

@@ -3,6 +3,7 @@
 // Scalars are always written (ForceDefaults), so the flatbuffer's size depends only on the
 // program's structure, not on offsets or hashes: the packer measures it with placeholder
 // records, reserves that space before the data segment, and fills it in at the end.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,10 @@ std::string piece_payload_key(const Method& method, size_t piece_index);
 std::string metadata_blob_key(const std::string& metadata_key);
 
 // `blobs` must hold one record per key, in any order.
+// `late` replaces the values of some metadata keys (values known only once the weights are
+// written); a replacement must not change the container's size.
 std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRecord> blobs,
-                                     const std::string& exporter_version);
+                                     const std::string& exporter_version,
+                                     const std::map<std::string, MetaValue>& late = {});
 
 }  // namespace pte

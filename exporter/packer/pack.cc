@@ -68,7 +68,8 @@ std::map<std::string, uint64_t> method_sizes(const Program& program, const std::
 }  // namespace
 
 PackReport pack_program(const Program& program, const CheckpointSet& checkpoints, OutputFile& file,
-                        int threads, const std::string& exporter_version, const PackProgress& progress) {
+                        int threads, const std::string& exporter_version, const PackProgress& progress,
+                        const LateMetadata& late) {
   std::vector<InMemoryBlob> small;
   for (const Method& m : program.methods)
     for (size_t i = 0; i < m.pieces.size(); ++i)
@@ -109,7 +110,8 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
         if (progress) progress(i + 1, weights.size());
       });
 
-  std::vector<uint8_t> container = build_container(program, segment.blobs(), exporter_version);
+  std::vector<uint8_t> container =
+      build_container(program, segment.blobs(), exporter_version, late ? late() : std::map<std::string, MetaValue>{});
   if (container.size() != container_size)
     throw Error("internal: container size changed from " + std::to_string(container_size) + " to " +
                 std::to_string(container.size()));

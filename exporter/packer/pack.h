@@ -27,8 +27,13 @@ struct PackReport {
 // Called on the packing thread after each weight recipe is written: (done, total).
 using PackProgress = std::function<void(size_t done, size_t total)>;
 
+// Called once the weights are written: metadata values that replace the program's (same
+// encoded size), e.g. hashes computed while the weights were packed.
+using LateMetadata = std::function<std::map<std::string, MetaValue>()>;
+
 PackReport pack_program(const Program& program, const CheckpointSet& checkpoints, OutputFile& output,
-                        int threads, const std::string& exporter_version, const PackProgress& progress = {});
+                        int threads, const std::string& exporter_version, const PackProgress& progress = {},
+                        const LateMetadata& late = {});
 
 // Packs to `output_path` and commits (a program that reads only the base checkpoint, or a set).
 inline PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,

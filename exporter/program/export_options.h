@@ -32,6 +32,7 @@ struct ExportOptions {
   int64_t blocks_per_piece = 0;  // 0: all blocks in one piece (the reference's three pieces)
   bool multifunction = false;
   std::vector<AdapterSpec> adapters;
+  std::string tokenizer;  // packed into the file when given (with the configs beside it)
   int threads = 0;  // 0: all cores
   bool verbose = false;
 };

@@ -12,6 +12,7 @@
 #include "common/float16.h"
 #include "exporter/model/linear_module.h"
 #include "exporter/program/rope_tables.h"
+#include "schema/metadata_keys.h"
 
 namespace pte {
 namespace {
@@ -390,14 +391,14 @@ const char* role_name(MethodRole r) {
 void add_layout_metadata(Program& program, const std::string& prefix, int64_t n_layers, int64_t cache_len,
                          int64_t input_len, const std::string& input_len_key) {
   auto& meta = program.metadata;
-  meta[prefix + "freqs_cos_input_index"] = int_scalar(2);
-  meta[prefix + "freqs_sin_input_index"] = int_scalar(3);
-  meta[prefix + "mask_specs"] = IntTensor{{1, 2}, {1, cache_len}};
+  meta[prefix + meta::kFreqsCosInputIndex] = int_scalar(2);
+  meta[prefix + meta::kFreqsSinInputIndex] = int_scalar(3);
+  meta[prefix + meta::kMaskSpecs] = IntTensor{{1, 2}, {1, cache_len}};
   const int64_t L = n_layers;
   IntTensor kv{{L, 5}, {}};
   for (int64_t l = 0; l < L; ++l)  // layer order, not string order (a reference bug)
     for (int64_t v : {4 + l, 1 + l, 4 + L + l, 1 + L + l, cache_len}) kv.values.push_back(v);
-  meta[prefix + "kv_cache_specs"] = kv;
+  meta[prefix + meta::kKvCacheSpecs] = kv;
   meta[input_len_key] = int_scalar(input_len);
 }
 
@@ -427,32 +428,34 @@ void add_runner_metadata(Program& program, const LlamaDims& d, const ExportOptio
                          const std::vector<LoraAdapter>& adapters) {
   const ModelDescription& p = d.params;
   auto& meta = program.metadata;
-  meta["vocab_size"] = int_scalar(d.vocab);
-  meta["head_dim"] = int_scalar(p.head_dim);
-  meta["n_heads_per_cache"] = int_scalar(p.n_kv_heads);
-  meta["n_layers"] = int_scalar(p.n_layers);
-  meta["max_context_len"] = int_scalar(o.max_context_len);
-  meta["dtype"] = TextValue{dtype_name(o.dtype)};
+  meta[meta::kVocabSize] = int_scalar(d.vocab);
+  meta[meta::kHeadDim] = int_scalar(p.head_dim);
+  meta[meta::kHeadsPerCache] = int_scalar(p.n_kv_heads);
+  meta[meta::kLayers] = int_scalar(p.n_layers);
+  meta[meta::kMaxContextLen] = int_scalar(o.max_context_len);
+  meta[meta::kDtype] = TextValue{dtype_name(o.dtype)};
   if (p.rope_scaling) {  // the constants used, so that a wrong default is visible in the file
     nlohmann::ordered_json s = {{"rope_type", "llama3"}, {"factor", p.rope_scaling->factor},
                                 {"low_freq_factor", p.rope_scaling->low_freq_factor},
                                 {"high_freq_factor", p.rope_scaling->high_freq_factor},
                                 {"original_max_position_embeddings", p.rope_scaling->original_context}};
-    meta["rope_scaling"] = TextValue{s.dump()};
+    meta[meta::kRopeScaling] = TextValue{s.dump()};
   }
-  if (p.bos_id) meta["bos_id"] = int_scalar(*p.bos_id);
-  if (!p.eos_ids.empty()) meta["eos_ids"] = IntTensor{{static_cast<int64_t>(p.eos_ids.size())}, p.eos_ids};
+  if (p.bos_id) meta[meta::kBosId] = int_scalar(*p.bos_id);
+  if (!p.eos_ids.empty()) meta[meta::kEosIds] = IntTensor{{static_cast<int64_t>(p.eos_ids.size())}, p.eos_ids};
   RopeTables rope = rope_tables(p, o.max_context_len);
-  meta["freqs_cos"] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.cos, o.dtype)};
-  meta["freqs_sin"] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.sin, o.dtype)};
+  meta[meta::kFreqsCos] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.cos, o.dtype)};
+  meta[meta::kFreqsSin] = BytesTensor{o.dtype, {rope.positions, rope.half_dim}, encode_table(rope.sin, o.dtype)};
   if (o.multifunction) {
     const int64_t cache_len = o.max_context_len - 1;
-    add_layout_metadata(program, "decode_", p.n_layers, cache_len, 1, "decode_input_len");
-    add_layout_metadata(program, "prefill_", p.n_layers, cache_len, o.input_len, "prefill_input_len");
+    add_layout_metadata(program, meta::kDecodePrefix, p.n_layers, cache_len, 1,
+                        std::string(meta::kDecodePrefix) + meta::kInputLenSuffix);
+    add_layout_metadata(program, meta::kPrefillPrefix, p.n_layers, cache_len, o.input_len,
+                        std::string(meta::kPrefillPrefix) + meta::kInputLenSuffix);
   } else {
-    add_layout_metadata(program, "", p.n_layers, o.max_context_len - o.input_len, o.input_len, "forward_input_len");
+    add_layout_metadata(program, "", p.n_layers, o.max_context_len - o.input_len, o.input_len, meta::kForwardInputLen);
   }
-  meta["methods"] = TextValue{methods_json(program, adapters)};
+  meta[meta::kMethods] = TextValue{methods_json(program, adapters)};
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
   folder exported with --multifunction generates the single-method tokens.
 """
 import json
+import struct
 import os
 import shutil
 import subprocess
@@ -74,6 +75,14 @@ def edit_index(folder, fn):
         json.dump(index, f, indent=2)
 
 
+def run_inspect(pte, path):
+    return subprocess.run([pte, "inspect", path, "--json"], capture_output=True, text=True, check=True).stdout
+
+
+def inspect_json(pte, path):
+    return json.loads(run_inspect(pte, path))
+
+
 def shard_identity(pte, fixtures, work):
     for name in ("qwen3_qknorm_fp32", "llama3_rope_scaling_bf16"):
         for label, flags in (("default", SHAPE), ("fp32", SHAPE + pu.FP32_FLAGS)):
@@ -86,8 +95,20 @@ def shard_identity(pte, fixtures, work):
             shard(os.path.join(fixtures, name), model, 3)
             r = export(pte, ["-c", model], sharded_out, flags)
             check("%s %s 3-shard export" % (name, label), r.returncode == 0, r.stderr)
-            same = open(single_out, "rb").read() == open(sharded_out, "rb").read()
-            check("%s %s: 3 shards give the same bytes as one file" % (name, label), same)
+            a, b = open(single_out, "rb").read(), open(sharded_out, "rb").read()
+            seg = struct.unpack_from("<Q", a, 32)[0]
+            check("%s %s: 3 shards give the same data segment as one file" % (name, label),
+                  len(a) == len(b) and seg == struct.unpack_from("<Q", b, 32)[0] and a[seg:] == b[seg:])
+            # The container differs only in the provenance (general.source.files lists the shards).
+            ja, jb = inspect_json(pte, single_out), inspect_json(pte, sharded_out)
+            for j in (ja, jb):
+                del j["metadata"]["general.source.files"]
+                j.pop("file")
+            check("%s %s: 3 shards give the same container apart from the recorded input files" % (name, label),
+                  ja == jb)
+            files = json.loads(json.loads(run_inspect(pte, sharded_out))["metadata"]["general.source.files"])
+            check("%s %s: the provenance lists the 3 shards" % (name, label),
+                  sum(1 for f in files if f["role"] == "checkpoint shard") == 3, repr(files))
 
 
 def index_errors(pte, fixtures, work, outdir):

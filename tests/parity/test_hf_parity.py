@@ -50,7 +50,8 @@ def main():
                 if os.path.exists(npy):
                     os.remove(npy)
                 js = pu.run([args.pte, "run", "-m", out, "--prompt_ids", pu.ids_arg(prompt),
-                             "--max_new_tokens", str(NEW_TOKENS), "--json", "--logits_out", npy, "--executor", executor]).json()
+                             "--max_new_tokens", str(NEW_TOKENS), "--json", "--logits_out", npy, "--executor", executor,
+                             "--ignore_eos"]).json()
                 gen = [int(t) for t in js["tokens"]]
                 got = np.load(npy)
                 rows = PROMPT_LEN + COMPARED_STEPS

@@ -54,7 +54,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tiny
     if (header.size() > 1) header += ",";
     header += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[";
     for (size_t i = 0; i < t.shape.size(); ++i) {
-      if (i) header += ",";
+      if (i) header += ',';  // not `"," + std::to_string(...)`: GCC 12 warns (-Wrestrict) on that
       header += std::to_string(t.shape[i]);
     }
     uint64_t bytes = t.values.size() * 4;

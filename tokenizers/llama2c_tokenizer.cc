@@ -1,34 +1,16 @@
-#include "runtime-check/tokenizer.h"
+#include "tokenizers/llama2c_tokenizer.h"
 
 #include <cstring>
 
 #include "common/error.h"
-#include "common/mapped_file.h"
+#include "tokenizers/byte_tokens.h"
 
-namespace pte::runtime {
-namespace {
+namespace pte::tokenizers {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The byte of a "<0xNN>" piece, or -1.
-int byte_piece(const std::string& p) {
-  if (p.size() != 6 || p.compare(0, 3, "<0x") != 0 || p[5] != '>') return -1;
-  int hi = hex_digit(p[3]), lo = hex_digit(p[4]);
-  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
-}  // namespace
-
-Tokenizer::Tokenizer(const std::string& path) : path_(path) {
-  MappedFile file(path);
-  const uint8_t* data = file.data();
-  const size_t size = file.size();
-  auto fail = [&](const std::string& what) { throw Error(path + ": " + what); };
+Llama2cTokenizer::Llama2cTokenizer(std::string_view bytes, const std::string& source) : source_(source) {
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  const size_t size = bytes.size();
+  auto fail = [&](const std::string& what) { throw Error(source + ": llama2.c tokenizer: " + what); };
   auto read_i32 = [&](size_t offset) {
     int32_t v;
     std::memcpy(&v, data + offset, 4);
@@ -53,30 +35,38 @@ Tokenizer::Tokenizer(const std::string& path) : path_(path) {
     offset += static_cast<size_t>(length);
   }
   if (pieces_.size() <= kEos) fail("tokenizer has " + std::to_string(pieces_.size()) + " tokens, too few for BOS/EOS");
+  byte_ids_.fill(-1);
+  for (size_t id = pieces_.size(); id-- > 0;)  // the first token of each byte wins
+    if (int b = byte_token_value(pieces_[id]); b >= 0) byte_ids_[b] = static_cast<int32_t>(id);
+  unk_id_ = lookup("<unk>");
 }
 
-const std::string& Tokenizer::piece(int32_t id) const {
+const std::string& Llama2cTokenizer::piece(int32_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= pieces_.size())
-    throw Error(path_ + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
+    throw Error(source_ + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
                 std::to_string(pieces_.size()) + " tokens");
   return pieces_[id];
 }
 
-int32_t Tokenizer::lookup(const std::string& piece) const {
+int32_t Llama2cTokenizer::lookup(const std::string& piece) const {
   auto it = ids_.find(piece);
   return it == ids_.end() ? -1 : it->second;
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool bos, bool eos) const {
+std::optional<int32_t> Llama2cTokenizer::token_id(std::string_view token) const {
+  int32_t id = lookup(std::string(token));
+  return id < 0 ? std::nullopt : std::optional<int32_t>(id);
+}
+
+std::vector<int32_t> Llama2cTokenizer::encode(std::string_view text) const {
   std::vector<int32_t> tokens;
-  if (bos) tokens.push_back(kBos);
   auto push_bytes = [&](std::string_view bytes) {
     for (unsigned char b : bytes) {
-      int32_t id = static_cast<int32_t>(b) + 3;
-      if (static_cast<size_t>(id) >= pieces_.size())
-        throw Error(path_ + ": no token for byte " + std::to_string(b) + " (byte fallback id " +
-                    std::to_string(id) + " is outside the vocabulary)");
-      tokens.push_back(id);
+      if (byte_ids_[b] >= 0) tokens.push_back(byte_ids_[b]);
+      else if (unk_id_ >= 0) tokens.push_back(unk_id_);
+      else
+        throw Error(source_ + ": text byte 0x" + hex_byte(b) + " is not in the vocabulary, which has neither a <0x" +
+                    hex_byte(b) + "> nor an <unk> token");
     }
   };
   auto push_piece = [&](std::string_view piece) {
@@ -111,22 +101,21 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool bos, bool eos
     tokens[best_index] = best_id;
     tokens.erase(tokens.begin() + static_cast<ptrdiff_t>(best_index) + 1);
   }
-  if (eos) tokens.push_back(kEos);
   return tokens;
 }
 
-std::string Tokenizer::decode_piece(int32_t previous, int32_t token) const {
+std::string Llama2cTokenizer::decode_piece(int32_t previous, int32_t token) const {
   const std::string& p = piece(token);
   if (token == kBos) return "";
-  if (int b = byte_piece(p); b >= 0) return std::string(1, static_cast<char>(b));
+  if (int b = byte_token_value(p); b >= 0) return std::string(1, static_cast<char>(b));
   if (previous == kBos && !p.empty() && p[0] == ' ') return p.substr(1);
   return p;
 }
 
-std::string Tokenizer::decode(std::span<const int32_t> ids) const {
+std::string Llama2cTokenizer::decode(std::span<const int32_t> ids) const {
   std::string text;
   for (size_t i = 0; i < ids.size(); ++i) text += decode_piece(i ? ids[i - 1] : -1, ids[i]);
   return text;
 }
 
-}  // namespace pte::runtime
+}  // namespace pte::tokenizers

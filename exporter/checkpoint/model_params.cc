@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_fields.h"
 #include "common/json_input.h"
 
 namespace pte {
@@ -36,30 +37,9 @@ const char* const kKnownFields[] = {
     "rope_theta", "use_scaled_rope", "rope_scale_factor", "rope_freq_base", "bos_idx", "eos_idx",
 };
 
-class ParamsReader {
+class ParamsReader : public JsonFields {
  public:
-  ParamsReader(const std::string& path, const Json& json) : path_(path), json_(json) {}
-
-  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw Error(path_ + ": field '" + field + "' " + what);
-  }
-
-  // nullptr when absent or null (null means "use the default" in Meta's files).
-  const Json* field(const char* name) const {
-    auto it = json_.find(name);
-    return it == json_.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  std::optional<int64_t> integer(const char* name) const {
-    const Json* v = field(name);
-    if (!v) return std::nullopt;
-    if (!v->is_number_integer()) fail(name, "must be an integer, found " + v->dump());
-    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(kMaxDimension))
-      fail(name, "is " + v->dump() + ", too large");
-    const int64_t n = v->get<int64_t>();
-    if (n > kMaxDimension) fail(name, "is " + v->dump() + ", too large");
-    return n;
-  }
+  ParamsReader(const std::string& path, const Json& json) : JsonFields(path, json, "field", kMaxDimension) {}
 
   int64_t required_positive(const char* name) const {
     const std::optional<int64_t> n = integer(name);
@@ -70,22 +50,6 @@ class ParamsReader {
   int64_t positive(const char* name, int64_t n) const {
     if (n <= 0) fail(name, "must be positive, found " + std::to_string(n));
     return n;
-  }
-
-  std::optional<double> number(const char* name) const {
-    const Json* v = field(name);
-    if (!v) return std::nullopt;
-    if (!v->is_number()) fail(name, "must be a number, found " + v->dump());
-    const double d = v->get<double>();
-    if (!std::isfinite(d) || d <= 0) fail(name, "must be a positive number, found " + v->dump());
-    return d;
-  }
-
-  std::optional<bool> boolean(const char* name) const {
-    const Json* v = field(name);
-    if (!v) return std::nullopt;
-    if (!v->is_boolean()) fail(name, "must be true or false, found " + v->dump());
-    return v->get<bool>();
   }
 
   ModelParams read() const {
@@ -162,9 +126,6 @@ class ParamsReader {
       fail("ffn_dim_multiplier", "makes hidden_dim " + std::to_string(hidden) + ", expected > 0");
     return p.multiple_of * ((hidden + p.multiple_of - 1) / p.multiple_of);
   }
-
-  const std::string& path_;
-  const Json& json_;
 };
 
 }  // namespace

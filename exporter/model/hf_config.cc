@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/json_fields.h"
 #include "common/json_input.h"
 
 namespace pte {
@@ -50,28 +51,9 @@ const std::set<std::string> kUsedKeys = {
     "rope_theta", "rope_scaling", "tie_word_embeddings", "attention_bias", "mlp_bias",
     "hidden_act", "sliding_window", "use_sliding_window", "bos_token_id", "eos_token_id"};
 
-class ConfigReader {
+class ConfigReader : public JsonFields {
  public:
-  ConfigReader(const std::string& path, const Json& json) : path_(path), json_(json) {}
-
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw Error(path_ + ": key '" + key + "' " + what);
-  }
-
-  const Json* field(const char* name) const {
-    auto it = json_.find(name);
-    return it == json_.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  std::optional<int64_t> integer(const char* name) const {
-    const Json* v = field(name);
-    if (!v) return std::nullopt;
-    if (!v->is_number_integer()) fail(name, "must be an integer, found " + v->dump());
-    if (v->is_number_unsigned() ? v->get<uint64_t>() > static_cast<uint64_t>(kMaxDimension)
-                                : v->get<int64_t>() > kMaxDimension)
-      fail(name, "is " + v->dump() + ", too large");
-    return v->get<int64_t>();
-  }
+  ConfigReader(const std::string& path, const Json& json) : JsonFields(path, json, "key", kMaxDimension) {}
 
   int64_t positive(const char* name, std::optional<int64_t> n) const {
     if (!n) fail(name, "is required (a positive integer) but missing");
@@ -79,21 +61,7 @@ class ConfigReader {
     return *n;
   }
 
-  std::optional<double> number(const char* name, const Json* v = nullptr) const {
-    if (!v) v = field(name);
-    if (!v) return std::nullopt;
-    if (!v->is_number()) fail(name, "must be a number, found " + v->dump());
-    const double d = v->get<double>();
-    if (!std::isfinite(d) || d <= 0) fail(name, "must be a positive number, found " + v->dump());
-    return d;
-  }
-
-  bool boolean(const char* name, bool fallback) const {
-    const Json* v = field(name);
-    if (!v) return fallback;
-    if (!v->is_boolean()) fail(name, "must be true or false, found " + v->dump());
-    return v->get<bool>();
-  }
+  bool boolean(const char* name, bool fallback) const { return JsonFields::boolean(name).value_or(fallback); }
 
   const Family& family() const {
     const Json* a = field("architectures");
@@ -262,8 +230,6 @@ class ConfigReader {
     }
   }
 
-  const std::string& path_;
-  const Json& json_;
 };
 
 }  // namespace

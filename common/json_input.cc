@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "common/error.h"
 #include "common/regular_file.h"
@@ -20,8 +21,9 @@ using Json = nlohmann::json;
 // the end of each child object, which is quadratic for a safetensors header.)
 class BoundedBuilder final : public nlohmann::json_sax<Json> {
  public:
-  BoundedBuilder(const std::string& what, Json& root, std::vector<std::string>& top_level_keys)
-      : what_(what), root_(root), top_level_keys_(top_level_keys) {}
+  BoundedBuilder(const std::string& what, Json& root, std::vector<std::string>& top_level_keys,
+                 const JsonMemberCallback* on_member = nullptr)
+      : what_(what), root_(root), top_level_keys_(top_level_keys), on_member_(on_member) {}
 
   bool null() override { return put(Json(nullptr)); }
   bool boolean(bool v) override { return put(Json(v)); }
@@ -37,9 +39,11 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
   bool end_array() override { return close(); }
 
   bool key(string_t& k) override {
-    Json& object = *stack_.back();
-    if (object.contains(k)) throw Error(what_ + ": key '" + k + "' appears twice in one JSON object");
-    if (stack_.size() == 1) top_level_keys_.push_back(k);
+    const bool member = stack_.size() == 1;
+    if (member && on_member_ ? !member_keys_.insert(k).second : stack_.back()->contains(k))
+      throw Error(what_ + ": key '" + k + "' appears twice in one JSON object");
+    if (member && on_member_) member_key_ = k;
+    else if (member) top_level_keys_.push_back(k);
     pending_key_ = std::move(k);
     return true;
   }
@@ -52,8 +56,14 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
   // Places `v` where the parser is (the root, an array's end or the pending key) and returns it.
   Json* place(Json&& v) {
     if (stack_.empty()) {
+      if (on_member_ && !v.is_object()) throw Error(what_ + ": expected a JSON object, found " + v.type_name());
       root_ = std::move(v);
       return &root_;
+    }
+    if (on_member_ && stack_.size() == 1) {  // a member of the streamed object: built aside
+      member_ = std::move(v);
+      if (!member_.is_structured()) (*on_member_)(member_key_, std::move(member_));
+      return &member_;
     }
     Json& parent = *stack_.back();
     if (parent.is_array()) {
@@ -74,6 +84,7 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
   }
   bool close() {
     stack_.pop_back();
+    if (on_member_ && stack_.size() == 1) (*on_member_)(member_key_, std::move(member_));
     return true;
   }
 
@@ -84,6 +95,11 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
   // the container is open (a parent array may reallocate only after its child is closed).
   std::vector<Json*> stack_;
   std::string pending_key_;
+  // Streaming (parse_untrusted_json_members): the member being built, its key, and every key seen.
+  const JsonMemberCallback* on_member_;
+  Json member_;
+  std::string member_key_;
+  std::set<std::string> member_keys_;
 };
 
 }  // namespace
@@ -98,6 +114,17 @@ ParsedJson parse_untrusted_json(std::string_view text, const std::string& what) 
   }
   if (!out.value.is_object()) out.top_level_keys.clear();
   return out;
+}
+
+void parse_untrusted_json_members(std::string_view text, const std::string& what, const JsonMemberCallback& on_member) {
+  Json root;
+  std::vector<std::string> unused;
+  BoundedBuilder builder(what, root, unused, &on_member);
+  try {
+    Json::sax_parse(text.begin(), text.end(), &builder);
+  } catch (const Json::exception& e) {
+    throw Error(what + ": not valid JSON: " + e.what());
+  }
 }
 
 std::string read_small_file(const std::string& path, size_t max_bytes) {

@@ -5,6 +5,7 @@
 // recurses into a deep tree), objects are kept in std::map (O(n log n) in the number of keys,
 // where ordered_json inserts by linear search), and a key repeated in one object is an error
 // instead of "the last one wins". Every failure is a pte::Error naming `source`.
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,12 @@ struct ParsedJson {
 
 // `what` names the text in messages, e.g. "/m/config.json" or "/m/x.safetensors: header".
 ParsedJson parse_untrusted_json(std::string_view text, const std::string& what);
+
+// The same bounds for a top-level object too large to hold as one value (a safetensors header
+// of a million tensors): each member is built alone and handed to `on_member` in text order,
+// then dropped. A non-object top level or a repeated member key is an error.
+using JsonMemberCallback = std::function<void(const std::string& key, nlohmann::json&& value)>;
+void parse_untrusted_json_members(std::string_view text, const std::string& what, const JsonMemberCallback& on_member);
 
 // Reads a whole small file (a config, not a checkpoint) after checking that it is a regular
 // file: a FIFO, a device or a directory is refused without blocking. `max_bytes` bounds it.

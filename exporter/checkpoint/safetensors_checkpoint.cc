@@ -57,24 +57,27 @@ class SafetensorsReader {
       fail("header length " + std::to_string(header_len) + " exceeds the " +
            std::to_string(file_.size() - 8) + " bytes after it");
     const char* header = reinterpret_cast<const char*>(file_.data() + 8);
-    // Duplicate keys are refused there: "the last one wins" would hide a tensor.
-    const ParsedJson parsed =
-        parse_untrusted_json(std::string_view(header, header_len), path_ + ": header");
-    const Json& json = parsed.value;
-    if (!json.is_object()) fail("header is not a JSON object");
     data_ = file_.data() + 8 + header_len;
     data_size_ = file_.size() - 8 - header_len;
 
+    // Entry by entry, in header order (the tensor order), without holding the whole header as
+    // one value. A repeated name is refused there: "the last one wins" would hide a tensor.
     std::vector<Range> ranges;
-    for (const std::string& name : parsed.top_level_keys) {  // header order is the tensor order
-      const Json& entry = json.find(name).value();
-      if (name == "__metadata__") {
-        check_metadata(entry);
-        continue;
-      }
-      Range range = add_tensor(name, entry);
-      if (range.end > range.begin)
-        ranges.push_back(std::move(range));  // empty ranges overlap nothing
+    try {
+      parse_untrusted_json_members(std::string_view(header, header_len), path_ + ": header",
+                                   [&](const std::string& name, Json&& entry) {
+                                     if (name == "__metadata__") {
+                                       check_metadata(entry);
+                                       return;
+                                     }
+                                     Range range = add_tensor(name, entry);
+                                     if (range.end > range.begin)
+                                       ranges.push_back(std::move(range));  // empty ranges overlap nothing
+                                   });
+    } catch (const Error& e) {
+      if (std::string(e.what()).find(": header: expected a JSON object") != std::string::npos)
+        fail("header is not a JSON object");
+      throw;
     }
     check_overlaps(ranges);
   }

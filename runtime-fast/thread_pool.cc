@@ -53,6 +53,11 @@ void ThreadPool::drain(uint64_t generation, size_t thread) {
 }
 
 void ThreadPool::run(size_t count, Task task, void* context) {
+  // Close the previous loop's cursor before changing count_ and chunk_: a worker still in drain()
+  // for that loop could otherwise read this loop's count, claim past the old loop's end with
+  // a compare-exchange on the old cursor, and add a spurious chunk to completed_ (a hang). Its
+  // compare-exchange now fails against the closed cursor. Only this thread writes generation_.
+  cursor_.store((generation_ & kIndexMask) << 32 | kIndexMask, std::memory_order_seq_cst);
   task_.store(task, std::memory_order_relaxed);
   context_.store(context, std::memory_order_relaxed);
   count_.store(count, std::memory_order_relaxed);

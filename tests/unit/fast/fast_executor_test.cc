@@ -158,5 +158,22 @@ TEST(FastThreadPool, CoversEveryItemOnceAndRethrows) {
   EXPECT_EQ(after, 1);
 }
 
+// Many short loops of changing sizes on more threads than cores: a worker that wakes late
+// inside an old loop must never claim items of the next one (each item runs exactly once, and
+// no loop waits forever for a spurious count).
+TEST(FastThreadPool, LateWorkersNeverClaimTheNextLoop) {
+  fast::ThreadPool pool(4);
+  const size_t counts[] = {3, 1000, 7, 64, 2, 333};
+  for (int loop = 0; loop < 100000; ++loop) {
+    const size_t count = counts[loop % 6];
+    std::atomic<size_t> ran{0}, outside{0};
+    pool.parallel_for(count, true, [&](size_t b, size_t e, size_t) {
+      for (size_t i = b; i < e; ++i) (i < count ? ran : outside)++;
+    });
+    ASSERT_EQ(ran.load(), count) << "loop " << loop;
+    ASSERT_EQ(outside.load(), 0u) << "loop " << loop;
+  }
+}
+
 }  // namespace
 }  // namespace pte

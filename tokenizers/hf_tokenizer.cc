@@ -40,8 +40,14 @@ HfTokenizer::HfTokenizer(const nlohmann::json* parsed, const std::string& source
   if (!root.contains("model")) throw Error(source + ": tokenizer.json has no 'model'");
   if (!field_or_null(root, "truncation").is_null())
     throw Error(source + ": 'truncation' is set; truncating prompts is not supported (expected null)");
-  read_model(root["model"]);
-  read_added_tokens(field_or_null(root, "added_tokens"));
+  // Ids index a table: they must be dense (below the number of tokens the file defines), so
+  // that a stray huge id cannot make it allocate gigabytes.
+  const nlohmann::json& added = field_or_null(root, "added_tokens");
+  const nlohmann::json& model = root["model"];
+  id_limit_ = (model.is_object() && model.contains("vocab") && model["vocab"].is_object() ? model["vocab"].size() : 0) +
+              (added.is_array() ? added.size() : 0);
+  read_model(model);
+  read_added_tokens(added);
   read_post_processor(field_or_null(root, "post_processor"));
 }
 
@@ -54,6 +60,9 @@ void HfTokenizer::read_model(const nlohmann::json& model) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= (int64_t{1} << 31))
       f.fail("vocab entry '" + token + "' has id " + id.dump() + ", expected a non-negative 32-bit integer");
     const auto i = static_cast<int32_t>(id.get<int64_t>());
+    if (static_cast<size_t>(i) >= id_limit_)
+      f.fail("vocab entry '" + token + "' has id " + id.dump() + ", but the file defines only " +
+             std::to_string(id_limit_) + " tokens (ids must be below that)");
     if (static_cast<size_t>(i) >= tokens_.size()) {
       tokens_.resize(static_cast<size_t>(i) + 1);
       has_token_.resize(static_cast<size_t>(i) + 1, false);
@@ -122,6 +131,9 @@ void HfTokenizer::read_added_tokens(const nlohmann::json& list) {
     if (f.boolean("normalized", false) && !normalizer_.empty())
       f.fail("normalized added tokens are not supported with a normalizer");
     const auto i = static_cast<size_t>(id);
+    if (i >= id_limit_)
+      f.fail("has id " + std::to_string(id) + ", but the file defines only " + std::to_string(id_limit_) +
+             " tokens (ids must be below that)");
     if (i >= tokens_.size()) {
       tokens_.resize(i + 1);
       has_token_.resize(i + 1, false);

@@ -44,6 +44,7 @@ class HfTokenizer : public Tokenizer {
   void encode_piece(const std::string& piece, std::vector<int32_t>& out) const;
 
   std::string source_;
+  size_t id_limit_ = 0;  // vocab entries + added tokens: every id is below it
   std::vector<std::string> tokens_;          // by id ("" for an id no token has)
   std::vector<bool> has_token_;
   std::unordered_map<std::string, int32_t> vocab_;  // the model's vocabulary

@@ -96,5 +96,17 @@ TEST(HfTokenizer, MalformedFilesAreErrors) {
   EXPECT_NE(error_of(j).find("split pattern does not compile"), std::string::npos);
 }
 
+// Found by fuzz_tokenizer: one vocab id of 65,444,444 made the id table take gigabytes.
+TEST(HfTokenizer, SparseHugeIdsAreRefused) {
+  Json j = tiny();
+  j["model"]["vocab"]["o"] = 65444444;
+  EXPECT_EQ(error_of(j), "tok.json: model BPE: vocab entry 'o' has id 65444444, but the file defines only 10 tokens "
+                         "(ids must be below that)");
+  j = tiny();
+  j["added_tokens"][0]["id"] = 1000000;
+  EXPECT_NE(error_of(j).find("has id 1000000, but the file defines only 10 tokens"), std::string::npos) << error_of(j);
+  EXPECT_EQ(error_of(tiny()), "");  // ids 0..9 of 10 tokens
+}
+
 }  // namespace
 }  // namespace pte::tokenizers

@@ -21,9 +21,8 @@ using Json = nlohmann::json;
 // the end of each child object, which is quadratic for a safetensors header.)
 class BoundedBuilder final : public nlohmann::json_sax<Json> {
  public:
-  BoundedBuilder(const std::string& what, Json& root, std::vector<std::string>& top_level_keys,
-                 const JsonMemberCallback* on_member = nullptr)
-      : what_(what), root_(root), top_level_keys_(top_level_keys), on_member_(on_member) {}
+  BoundedBuilder(const std::string& what, Json& root, const JsonMemberCallback* on_member = nullptr)
+      : what_(what), root_(root), on_member_(on_member) {}
 
   bool null() override { return put(Json(nullptr)); }
   bool boolean(bool v) override { return put(Json(v)); }
@@ -43,7 +42,6 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
     if (member && on_member_ ? !member_keys_.insert(k).second : stack_.back()->contains(k))
       throw Error(what_ + ": key '" + k + "' appears twice in one JSON object");
     if (member && on_member_) member_key_ = k;
-    else if (member) top_level_keys_.push_back(k);
     pending_key_ = std::move(k);
     return true;
   }
@@ -90,7 +88,6 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
 
   const std::string& what_;
   Json& root_;
-  std::vector<std::string>& top_level_keys_;
   // The open containers. A pointer stays valid: nothing is added to a container's parent while
   // the container is open (a parent array may reallocate only after its child is closed).
   std::vector<Json*> stack_;
@@ -106,20 +103,18 @@ class BoundedBuilder final : public nlohmann::json_sax<Json> {
 
 ParsedJson parse_untrusted_json(std::string_view text, const std::string& what) {
   ParsedJson out;
-  BoundedBuilder builder(what, out.value, out.top_level_keys);
+  BoundedBuilder builder(what, out.value);
   try {
     Json::sax_parse(text.begin(), text.end(), &builder);
   } catch (const Json::exception& e) {
     throw Error(what + ": not valid JSON: " + e.what());
   }
-  if (!out.value.is_object()) out.top_level_keys.clear();
   return out;
 }
 
 void parse_untrusted_json_members(std::string_view text, const std::string& what, const JsonMemberCallback& on_member) {
   Json root;
-  std::vector<std::string> unused;
-  BoundedBuilder builder(what, root, unused, &on_member);
+  BoundedBuilder builder(what, root, &on_member);
   try {
     Json::sax_parse(text.begin(), text.end(), &builder);
   } catch (const Json::exception& e) {

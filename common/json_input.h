@@ -17,10 +17,7 @@ namespace pte {
 inline constexpr int kMaxJsonDepth = 64;
 
 struct ParsedJson {
-  nlohmann::json value;
-  // The keys of the top-level object in the order the text lists them (for formats where the
-  // order means something, e.g. a safetensors header); empty for any other top-level value.
-  std::vector<std::string> top_level_keys;
+  nlohmann::json value;  // objects are std::map: for text order, use parse_untrusted_json_members
 };
 
 // `what` names the text in messages, e.g. "/m/config.json" or "/m/x.safetensors: header".

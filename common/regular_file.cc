@@ -21,6 +21,12 @@ const char* file_kind(unsigned mode) {
   return "not a regular file";
 }
 
+std::string folder_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 RegularFile::RegularFile(const std::string& path) {
   // stat first, so that opening a device (which can have effects of its own) is never tried.
   struct stat before{};

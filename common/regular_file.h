@@ -32,4 +32,7 @@ class RegularFile {
 // "a directory", "a FIFO", ... for messages about st_mode.
 const char* file_kind(unsigned mode);
 
+// The folder that holds `path`: "." for a bare name, "/" for a file in the root.
+std::string folder_of(const std::string& path);
+
 }  // namespace pte

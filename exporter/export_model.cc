@@ -3,16 +3,13 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "exporter/adapter/lora_adapter.h"
-#include "common/json_input.h"
+#include "common/regular_file.h"
 #include "exporter/checkpoint/checkpoint.h"
-#include "exporter/checkpoint/checkpoint_folder.h"
 #include "exporter/model/model_files.h"
 #include "exporter/program/llama_builder.h"
 #include "exporter/provenance/provenance.h"
@@ -52,30 +49,6 @@ bool is_folder(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The files a checkpoint argument stands for: the file; a folder's weights and config; an
-// index's shards.
-std::vector<SourceFile> checkpoint_files(const ExportOptions& o) {
-  std::vector<SourceFile> files;
-  std::string weights = o.checkpoint;
-  if (is_folder(o.checkpoint)) {
-    const CheckpointFolder f = inspect_checkpoint_folder(o.checkpoint);
-    if (o.params.empty() && !f.config.empty()) files.push_back({"config", f.config});
-    weights = f.weights;
-  }
-  files.push_back({"checkpoint", weights});
-  if (weights.ends_with(".index.json")) {
-    const nlohmann::json index = parse_untrusted_json(read_small_file(weights, 64u << 20), weights).value;
-    std::set<std::string> shards;
-    if (index.is_object() && index.contains("weight_map") && index["weight_map"].is_object())
-      for (const auto& [tensor, shard] : index["weight_map"].items())
-        if (shard.is_string()) shards.insert(shard.get<std::string>());
-    const std::string dir = std::filesystem::path(weights).parent_path().string();
-    for (const std::string& shard : shards)
-      files.push_back({"checkpoint shard", (dir.empty() ? shard : dir + "/" + shard)});
-  }
-  return files;
-}
-
 // The tokenizer files: --tokenizer FILE, else those of a checkpoint folder (none otherwise).
 TokenizerFiles tokenizer_files(const ExportOptions& o) {
   if (!o.tokenizer.empty()) return tokenizer_files_for(o.tokenizer);
@@ -83,20 +56,22 @@ TokenizerFiles tokenizer_files(const ExportOptions& o) {
   return {};
 }
 
-// Every input file, in the order read.
-std::vector<SourceFile> source_files(const ExportOptions& o) {
-  std::vector<SourceFile> files = checkpoint_files(o);
-  if (!o.params.empty()) files.push_back({"params", o.params});
+// Every input file, in the order read: the checkpoint's files (an index and its shards), the
+// config it was described by, the adapters', the tokenizer's.
+std::vector<SourceFile> source_files(const ExportOptions& o, const Checkpoint& checkpoint, const std::string& config) {
+  std::vector<SourceFile> files;
+  for (const std::string& path : checkpoint.files())
+    files.push_back({files.empty() ? "checkpoint" : "checkpoint shard", path});
+  files.push_back({o.params.empty() ? "config" : "params", config});
   for (const AdapterSpec& a : o.adapters) {
     files.push_back({"adapter " + a.name + " checkpoint", a.checkpoint});
     files.push_back({"adapter " + a.name + " config", a.config});
   }
   const TokenizerFiles t = tokenizer_files(o);
-  if (!t.tokenizer.empty()) {
-    files.push_back({"tokenizer", t.tokenizer});
-    if (!t.tokenizer_config.empty()) files.push_back({"tokenizer_config", t.tokenizer_config});
-    if (!t.generation_config.empty()) files.push_back({"generation_config", t.generation_config});
-  }
+  for (const auto& [role, path] : {std::pair<const char*, const std::string&>{"tokenizer", t.tokenizer},
+                                   {"tokenizer_config", t.tokenizer_config},
+                                   {"generation_config", t.generation_config}})
+    if (!path.empty()) files.push_back({role, path});
   return files;
 }
 
@@ -113,8 +88,15 @@ void add_description(Program& program, const ExportOptions& o, const SourceHashe
 }  // namespace
 
 std::vector<std::string> export_inputs(const ExportOptions& o) {
-  std::vector<std::string> inputs = {o.checkpoint};  // a folder stands for every file in it
-  for (const SourceFile& f : source_files(o)) inputs.push_back(f.path);
+  // A folder stands for every file in it, and an index for its folder (the shards are there).
+  std::vector<std::string> inputs = {o.checkpoint, o.params};
+  if (o.checkpoint.ends_with(".index.json")) inputs.push_back(folder_of(o.checkpoint));
+  for (const AdapterSpec& a : o.adapters) {
+    inputs.push_back(a.checkpoint);
+    inputs.push_back(a.config);
+  }
+  const TokenizerFiles t = tokenizer_files(o);
+  for (const std::string& path : {t.tokenizer, t.tokenizer_config, t.generation_config}) inputs.push_back(path);
   return inputs;
 }
 
@@ -136,7 +118,7 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   }
   // After the readers, so that their errors (e.g. a shard the index lists but the folder lacks)
   // are the ones reported.
-  SourceHashes hashes(source_files(o));  // hashed while the export runs
+  SourceHashes hashes(source_files(o, *checkpoint, config));  // hashed while the export runs
   const auto t_open = Clock::now();
   Program program = build_llama_program(params, *checkpoint, o, adapters);
   add_description(program, o, hashes);

@@ -28,6 +28,8 @@ class Checkpoint {
   // Drops the pages behind `view` from the process's resident set once it has been read, so
   // that streaming a whole checkpoint does not grow the RSS to the checkpoint's size.
   virtual void release(const TensorView& view) const {}
+  // The files the tensors come from (the checkpoint; an index and its shards).
+  virtual std::vector<std::string> files() const { return {path_}; }
   // Notes for the user about how the file was read (e.g. "state dict found under 'model'").
   const std::vector<std::string>& notes() const { return notes_; }
   void add_note(std::string note) { notes_.push_back(std::move(note)); }

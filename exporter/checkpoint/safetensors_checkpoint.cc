@@ -62,23 +62,18 @@ class SafetensorsReader {
 
     // Entry by entry, in header order (the tensor order), without holding the whole header as
     // one value. A repeated name is refused there: "the last one wins" would hide a tensor.
+    const std::string_view text(header, header_len);
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || text[first] != '{') fail("header is not a JSON object");
     std::vector<Range> ranges;
-    try {
-      parse_untrusted_json_members(std::string_view(header, header_len), path_ + ": header",
-                                   [&](const std::string& name, Json&& entry) {
-                                     if (name == "__metadata__") {
-                                       check_metadata(entry);
-                                       return;
-                                     }
-                                     Range range = add_tensor(name, entry);
-                                     if (range.end > range.begin)
-                                       ranges.push_back(std::move(range));  // empty ranges overlap nothing
-                                   });
-    } catch (const Error& e) {
-      if (std::string(e.what()).find(": header: expected a JSON object") != std::string::npos)
-        fail("header is not a JSON object");
-      throw;
-    }
+    parse_untrusted_json_members(text, path_ + ": header", [&](const std::string& name, Json&& entry) {
+      if (name == "__metadata__") {
+        check_metadata(entry);
+        return;
+      }
+      Range range = add_tensor(name, entry);
+      if (range.end > range.begin) ranges.push_back(std::move(range));  // empty ranges overlap nothing
+    });
     check_overlaps(ranges);
   }
 

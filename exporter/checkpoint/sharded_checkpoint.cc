@@ -15,6 +15,12 @@ void ShardedCheckpoint::release(const TensorView& view) const {
 
 std::vector<std::string> ShardedCheckpoint::shard_names() const { return names_; }
 
+std::vector<std::string> ShardedCheckpoint::files() const {
+  std::vector<std::string> out = {path_};
+  for (const auto& shard : shards_) out.push_back(shard->path());
+  return out;
+}
+
 namespace {
 
 // A shard is named by a plain file name next to the index: no directories, nothing hidden.

@@ -21,6 +21,8 @@ class ShardedCheckpoint final : public Checkpoint {
   void release(const TensorView& view) const override;
   // Shard file names as the index lists them, sorted.
   std::vector<std::string> shard_names() const;
+  // The index, then each shard's path.
+  std::vector<std::string> files() const override;
 
  private:
   friend std::unique_ptr<ShardedCheckpoint> open_sharded_checkpoint(const std::string& index_path);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/regular_file.h"
 
 namespace pte {
 namespace {
@@ -59,12 +60,6 @@ int register_pending(const std::string& path) {
 void unregister_pending(const std::string& path) {
   for (int i = 0; i < kMaxPending; ++i)
     if (g_pending_used[i] && path == g_pending[i]) g_pending_used[i] = 0;
-}
-
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 mode_t creation_mode() {

@@ -30,7 +30,6 @@ class OutputFile {
   void truncate(uint64_t size);
   void commit();  // gives the finished file the destination's name (atomically replacing it)
   uint64_t bytes_written() const { return bytes_written_; }
-  bool is_unnamed_while_written() const { return temp_path_.empty(); }
   // A path that opens this very file (/proc/self/fd/N) while it is open.
   std::string readable_path() const;
 

@@ -40,12 +40,6 @@ void add_identity(const std::string& path, std::vector<Identity>& out) {
   out.push_back({st.st_dev, st.st_ino, path});
 }
 
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string checked_output_path(const std::string& output, const std::vector<std::string>& inputs) {

@@ -2,17 +2,14 @@
 
 #include <sys/stat.h>
 
+#include "common/regular_file.h"
+
 namespace pte {
 namespace {
 
 bool is_regular_file(const std::string& path) {
   struct stat st{};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
 }
 
 std::string existing(const std::string& folder, const char* name) {

@@ -1,7 +1,9 @@
 """Shared scaffolding of the CLI test scripts: their arguments and a running tally of checks."""
 import argparse
+import json
 import os
 import shutil
+import struct
 
 
 def arguments():
@@ -29,3 +31,16 @@ class Checks:
         """Prints the tally and returns the exit code."""
         print("checks: %d passed, %d failed" % (len(self.passes), len(self.failures)))
         return 1 if self.failures else 0
+
+
+def write_safetensors(path, tensors):
+    """Writes a safetensors file by hand; tensors: list of (name, dtype string, shape, raw bytes)."""
+    header, raw, off = {}, b"", 0
+    for name, dtype, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [off, off + len(data)]}
+        raw += data
+        off += len(data)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + raw)

@@ -24,19 +24,13 @@ PARENT = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn", "
 
 def write_safetensors(path, tensors):
     """tensors: list of (name, shape); F32 values 0.01 * (i mod 7 - 3)."""
-    header, raw, off = {}, b"", 0
+    entries = []
     for name, shape in tensors:
         n = 1
         for s in shape:
             n *= s
-        data = struct.pack("<%df" % n, *[0.01 * ((i % 7) - 3) for i in range(n)])
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [off, off + len(data)]}
-        raw += data
-        off += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + raw)
+        entries.append((name, "F32", shape, struct.pack("<%df" % n, *[0.01 * ((i % 7) - 3) for i in range(n)])))
+    cli_test.write_safetensors(path, entries)
 
 
 def key(layer, module, ab):

@@ -64,19 +64,6 @@ def expect_refusal(name, cmd, must_contain, folders):
     check(name + " touches nothing", snapshot(*folders) == before, "folder contents changed")
 
 
-def write_safetensors(path, tensors):
-    """tensors: list of (name, dtype string, shape, raw bytes)."""
-    header, raw, off = {}, b"", 0
-    for name, dtype, shape, data in tensors:
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [off, off + len(data)]}
-        raw += data
-        off += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + raw)
-
-
 def write_big_checkpoint(folder):
     """A bf16 Llama of ~100M parameters, so that an export takes a while (killed in the middle)."""
     dim, hidden, layers, vocab = 1024, 2816, 8, 16000
@@ -100,7 +87,7 @@ def write_big_checkpoint(folder):
         tensors.append((p + "attention_norm.weight", "BF16", (dim,), bf16((dim,))))
         tensors.append((p + "ffn_norm.weight", "BF16", (dim,), bf16((dim,))))
     ckpt = os.path.join(folder, "big.safetensors")
-    write_safetensors(ckpt, tensors)
+    cli_test.write_safetensors(ckpt, tensors)
     params = os.path.join(folder, "big_params.json")
     with open(params, "w") as f:
         json.dump({"dim": dim, "n_layers": layers, "n_heads": 16, "n_kv_heads": 4, "vocab_size": vocab,
@@ -277,11 +264,11 @@ def bad_inputs(pte, work, ckpt, params, folders):
     expect_refusal("safetensors with a repeated tensor name", [pte, "export", "-c", dup_st, "-p", params, "-o", out],
                    ["dup.safetensors: header: key 'norm.weight' appears twice"], folders)
     f64 = os.path.join(bad, "f64.safetensors")
-    write_safetensors(f64, [("tok_embeddings.weight", "F64", (512, 64), b"\0" * (512 * 64 * 8))])
+    cli_test.write_safetensors(f64, [("tok_embeddings.weight", "F64", (512, 64), b"\0" * (512 * 64 * 8))])
     expect_refusal("float64 checkpoint", [pte, "export", "-c", f64, "-p", params, "-o", out],
                    ["tensor 'tok_embeddings.weight' has dtype F64, which pte does not read"], folders)
     adapter = os.path.join(bad, "adapter_model.safetensors")
-    write_safetensors(adapter, [("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", "F32", (2, 64),
+    cli_test.write_safetensors(adapter, [("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", "F32", (2, 64),
                                  b"\0" * 512)])
     cfg = os.path.join(bad, "adapter_config.json")
     with open(cfg, "w") as f:

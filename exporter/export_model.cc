@@ -100,27 +100,37 @@ std::vector<std::string> export_inputs(const ExportOptions& o) {
   return inputs;
 }
 
+CheckpointSet OpenedModel::checkpoints() const {
+  CheckpointSet set{checkpoint.get(), {}};
+  for (const LoraAdapter& a : adapters) set.adapters[a.name] = a.checkpoint.get();
+  return set;
+}
+
+OpenedModel open_model(const ExportOptions& o) {
+  validate_options(o);
+  validate_adapter_names(o.adapters, o.multifunction);
+  OpenedModel m;
+  m.config = find_model_config(o.checkpoint, o.params);
+  m.params = read_model_description(m.config, o.max_context_len);
+  m.checkpoint = open_checkpoint(o.checkpoint);
+  for (const AdapterSpec& spec : o.adapters) m.adapters.push_back(read_lora_adapter(spec, m.params));
+  return m;
+}
+
 ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress) {
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
-  validate_options(o);
-  validate_adapter_names(o.adapters, o.multifunction);
   ExportReport report;
   const auto t0 = Clock::now();
-  const std::string config = find_model_config(o.checkpoint, o.params);
-  ModelDescription params = read_model_description(config, o.max_context_len);
-  std::unique_ptr<Checkpoint> checkpoint = open_checkpoint(o.checkpoint);
-  std::vector<LoraAdapter> adapters;
-  CheckpointSet checkpoints{checkpoint.get(), {}};
-  for (const AdapterSpec& spec : o.adapters) {
-    adapters.push_back(read_lora_adapter(spec, params));
-    checkpoints.adapters[spec.name] = adapters.back().checkpoint.get();
-  }
+  OpenedModel model = open_model(o);
+  const ModelDescription& params = model.params;
+  const std::unique_ptr<Checkpoint>& checkpoint = model.checkpoint;
+  const CheckpointSet checkpoints = model.checkpoints();
   // After the readers, so that their errors (e.g. a shard the index lists but the folder lacks)
   // are the ones reported.
-  SourceHashes hashes(source_files(o, *checkpoint, config));  // hashed while the export runs
+  SourceHashes hashes(source_files(o, *checkpoint, model.config));  // hashed while the export runs
   const auto t_open = Clock::now();
-  Program program = build_llama_program(params, *checkpoint, o, adapters);
+  Program program = build_llama_program(params, *checkpoint, o, model.adapters);
   add_description(program, o, hashes);
   const auto t_build = Clock::now();
   report.passes = run_pipeline(program, o);

@@ -2,9 +2,13 @@
 // The whole export, as `pte export` runs it: read params.json or config.json, the checkpoint and any adapters
 // (each once), build the program, run the pass pipeline, stream it to options.output.
 // `pte verify` uses it too, for its fp32 reference.
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "exporter/adapter/lora_adapter.h"
+#include "exporter/checkpoint/checkpoint.h"
+#include "exporter/model/model_description.h"
 #include "exporter/packer/pack.h"
 #include "exporter/program/export_options.h"
 
@@ -17,6 +21,19 @@ struct ExportReport {
   std::vector<std::string> passes;    // "name: what it changed", in order
   double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0;
 };
+
+// The inputs of an export, opened and validated: the config (params.json or config.json), the
+// checkpoint and the adapters, each read once and kept mapped.
+struct OpenedModel {
+  std::string config;  // the path of the config used
+  ModelDescription params;
+  std::unique_ptr<Checkpoint> checkpoint;
+  std::vector<LoraAdapter> adapters;
+  CheckpointSet checkpoints() const;
+};
+
+// Validates `options`, then opens what they name. Throws pte::Error for invalid options or input.
+OpenedModel open_model(const ExportOptions& options);
 
 // Writes into `output` without committing it (the caller names it, or keeps it unnamed).
 // Throws pte::Error for invalid options or input.

@@ -45,6 +45,10 @@ void RunContext::round(DType dtype, float* values, size_t count) const {
 }
 
 int PreparedMethod::add_constant_slot(const GraphValue& v) {
+  // Kernels read weights in place, in stored order: a reordered view (pte verify's in-memory
+  // reference) is for the reference executor.
+  if (v.constant->row_order)
+    throw Error("constant '" + v.name + "' is a view in another row order, which only the reference executor reads");
   Slot s;
   s.kind = Slot::Kind::Constant;
   s.dtype = v.dtype;

@@ -1,5 +1,6 @@
 #include "runtime-load/float_rows.h"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -60,6 +61,24 @@ void decode_half(const uint8_t* bytes, size_t count, float* out) {
   for (size_t i = 0; i < count; ++i) out[i] = table[load_u16(bytes + 2 * i)];
 }
 
+namespace {
+
+// Elements [offset, offset + count) of an unquantized float constant, in stored order.
+void decode_stored(const Tensor& t, size_t offset, size_t count, float* out) {
+  switch (t.dtype) {
+    case DType::F32: std::memcpy(out, t.bytes + offset * 4, count * 4); return;
+    case DType::F16: decode_half(t.bytes + offset * 2, count, out); return;
+    case DType::BF16:
+      for (size_t i = 0; i < count; ++i) out[i] = bf16_to_float(load_u16(t.bytes + 2 * (offset + i)));
+      return;
+    default:
+      throw Error(std::string("a constant of dtype ") + dtype_name(t.dtype) +
+                  " cannot be read as float (integer constants need scales)");
+  }
+}
+
+}  // namespace
+
 const float* read_floats(const Tensor& t, size_t offset, size_t count, std::vector<float>& scratch) {
   if (!t.is_constant()) return t.floats.data() + offset;
   if (scratch.size() < count) scratch.resize(count);
@@ -67,25 +86,20 @@ const float* read_floats(const Tensor& t, size_t offset, size_t count, std::vect
     decode_quantized(t, offset, count, scratch.data());
     return scratch.data();
   }
-  switch (t.dtype) {
-    case DType::F32: {
-      const uint8_t* p = t.bytes + offset * 4;
-      if (reinterpret_cast<uintptr_t>(p) % alignof(float) == 0)
-        return reinterpret_cast<const float*>(p);
-      std::memcpy(scratch.data(), p, count * 4);
-      return scratch.data();
+  if (t.row_order) {  // row by row, each from where it is stored
+    const size_t row_length = static_cast<size_t>(t.numel() / t.shape.at(0));
+    for (size_t done = 0; done < count;) {
+      const size_t e = offset + done, row = e / row_length, column = e % row_length;
+      const size_t n = std::min(count - done, row_length - column);
+      decode_stored(t, static_cast<size_t>(t.row_order[row]) * row_length + column, n, scratch.data() + done);
+      done += n;
     }
-    case DType::F16:
-      decode_half(t.bytes + offset * 2, count, scratch.data());
-      return scratch.data();
-    case DType::BF16:
-      for (size_t i = 0; i < count; ++i)
-        scratch[i] = bf16_to_float(load_u16(t.bytes + 2 * (offset + i)));
-      return scratch.data();
-    default:
-      throw Error(std::string("a constant of dtype ") + dtype_name(t.dtype) +
-                  " cannot be read as float (integer constants need scales)");
+    return scratch.data();
   }
+  if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.bytes + offset * 4) % alignof(float) == 0)
+    return reinterpret_cast<const float*>(t.bytes + offset * 4);
+  decode_stored(t, offset, count, scratch.data());
+  return scratch.data();
 }
 
 }  // namespace pte::runtime

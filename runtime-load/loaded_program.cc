@@ -58,19 +58,37 @@ bool aligned_longs(const flatbuffers::Vector<int64_t>* v) {
 
 void LoadedProgram::fail(const std::string& what) const { throw Error(path() + ": " + what); }
 
-LoadedProgram::LoadedProgram(const std::string& path, LoadOptions options) : file_(path) {
-  if (file_.size() < kDigestedHeaderBytes)
-    fail("file is " + std::to_string(file_.size()) + " bytes, smaller than a .pte header");
-  std::memcpy(&header_, file_.data(), std::min<size_t>(kHeaderSize, file_.size()));
-  if (std::string problem = check_header(header_, file_.size()); !problem.empty()) fail(problem);
+LoadedProgram::LoadedProgram(const std::string& path, LoadOptions options) : file_(std::in_place, path) {
+  name_ = file_->path();
+  data_ = file_->data();
+  data_size_ = file_size_ = file_->size();
+  load(options);
+}
+
+LoadedProgram::LoadedProgram(InMemoryProgram program) : memory_(std::move(program)) {
+  name_ = memory_.name;
+  data_ = memory_.image.data();
+  data_size_ = memory_.image.size();
+  file_size_ = memory_.file_size;
+  if (data_size_ > file_size_) fail("in-memory image is larger than its file_size");
+  load({.check_hashes = false});
+}
+
+void LoadedProgram::load(LoadOptions options) {
+  if (data_size_ < kDigestedHeaderBytes)
+    fail("file is " + std::to_string(data_size_) + " bytes, smaller than a .pte header");
+  std::memcpy(&header_, data_, std::min<size_t>(kHeaderSize, data_size_));
+  if (std::string problem = check_header(header_, file_size_); !problem.empty()) fail(problem);
+  if (header_.segment_offset > data_size_)
+    fail("in-memory image ends before the data segment");
   const Sha256Digest digest =
-      container_digest(header_, file_.data() + kHeaderSize, header_.segment_offset - kHeaderSize);
+      container_digest(header_, data_ + kHeaderSize, header_.segment_offset - kHeaderSize);
   if (std::memcmp(digest.data(), header_.container_sha256, digest.size()) != 0)
     fail("the container does not match the header's container_sha256 (the file is corrupt)");
   if (header_.flatbuffer_size >= FLATBUFFERS_MAX_BUFFER_SIZE)
     fail("flatbuffer_size " + std::to_string(header_.flatbuffer_size) + " exceeds the FlatBuffers limit");
 
-  const uint8_t* fb_data = file_.data() + header_.flatbuffer_offset;
+  const uint8_t* fb_data = data_ + header_.flatbuffer_offset;
   flatbuffers::Verifier verifier(fb_data, static_cast<size_t>(header_.flatbuffer_size));
   if (!fb::VerifyProgramBuffer(verifier))
     fail("the container flatbuffer is corrupt or lacks the PTE1 identifier (FlatBuffers verifier failed)");
@@ -100,6 +118,13 @@ void LoadedProgram::check_blobs() const {
     if (b.offset() > header_.segment_size || b.size() > header_.segment_size - b.offset())
       fail("blob " + quoted(key) + " [" + std::to_string(b.offset()) + ", +" + std::to_string(b.size()) +
            ") extends past the data segment of " + std::to_string(header_.segment_size) + " bytes");
+    if (!in_image(b)) {
+      const ExternalBlob* e = external(b);
+      if (!e) fail("blob " + quoted(key) + " lies past the end of the in-memory image and has no external bytes");
+      if (e->size != b.size())
+        fail("blob " + quoted(key) + " has " + std::to_string(b.size()) + " bytes but its external bytes " +
+             std::to_string(e->size));
+    }
     if (b.sha256()->size() != 32)
       fail("blob " + quoted(key) + " sha256 has " + std::to_string(b.sha256()->size()) +
            " bytes, expected 32");
@@ -187,8 +212,24 @@ const fb::Blob* LoadedProgram::find_blob(std::string_view key) const {
   return find_sorted(*program_->blobs(), key, [](const fb::Blob& b) { return view(b.key()); });
 }
 
+bool LoadedProgram::in_image(const fb::Blob& blob) const {
+  const uint64_t start = header_.segment_offset + blob.offset();  // both bounded by the file size
+  return start <= data_size_ && blob.size() <= data_size_ - start;
+}
+
+const ExternalBlob* LoadedProgram::external(const fb::Blob& blob) const {
+  auto it = memory_.external.find(view(blob.key()));
+  return it == memory_.external.end() ? nullptr : &it->second;
+}
+
 std::span<const uint8_t> LoadedProgram::blob_bytes(const fb::Blob& blob) const {
-  return {file_.data() + header_.segment_offset + blob.offset(), static_cast<size_t>(blob.size())};
+  if (const ExternalBlob* e = external(blob)) return {e->bytes, static_cast<size_t>(e->size)};
+  return {data_ + header_.segment_offset + blob.offset(), static_cast<size_t>(blob.size())};
+}
+
+const uint32_t* LoadedProgram::blob_row_order(const fb::Blob& blob) const {
+  const ExternalBlob* e = external(blob);
+  return e ? e->row_order : nullptr;
 }
 
 std::span<const uint8_t> LoadedProgram::blob_bytes(std::string_view key) const {
@@ -198,6 +239,7 @@ std::span<const uint8_t> LoadedProgram::blob_bytes(std::string_view key) const {
 }
 
 void LoadedProgram::verify_hashes() const {
+  if (!file_) fail("an in-memory program has no blob hashes to check");
   // Shared storage is hashed once; distinct ranges are hashed on the worker threads.
   std::map<std::pair<uint64_t, uint64_t>, Sha256Digest> computed;
   for (const fb::Blob* b : *program_->blobs()) computed.emplace(std::make_pair(b->offset(), b->size()), Sha256Digest{});
@@ -209,7 +251,7 @@ void LoadedProgram::verify_hashes() const {
   auto hash_lane = [&](size_t lane) {
     for (size_t i = lane; i < ranges.size(); i += lanes) {
       const auto [offset, size] = ranges[i]->first;
-      ranges[i]->second = sha256(file_.data() + header_.segment_offset + offset, static_cast<size_t>(size));
+      ranges[i]->second = sha256(data_ + header_.segment_offset + offset, static_cast<size_t>(size));
     }
   };
   std::vector<std::thread> workers;

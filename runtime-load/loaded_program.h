@@ -3,7 +3,9 @@
 // header, flatbuffer verifier, blob table bounds, key references, I/O specs and metadata.
 // Piece payloads are validated when a method is prepared (see piece_graph.h).
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +24,25 @@ struct LoadOptions {
   bool check_hashes = true;
 };
 
+// A blob of an in-memory program whose bytes live elsewhere, e.g. `pte verify`'s reference: a
+// checkpoint tensor read in place. When `row_order` is set, row r (along dimension 0) of the
+// tensor is stored row row_order[r].
+struct ExternalBlob {
+  const uint8_t* bytes = nullptr;
+  uint64_t size = 0;
+  const uint32_t* row_order = nullptr;
+};
+
+// A program assembled in memory rather than read from a file: the bytes of a .pte up to the end
+// of `image` (header, container and the start of the data segment), and the blobs that lie past
+// it, given by key. `file_size` is the size the whole file would have.
+struct InMemoryProgram {
+  std::string name;  // names the program in messages, as a path would
+  std::vector<uint8_t> image;
+  uint64_t file_size = 0;
+  std::map<std::string, ExternalBlob, std::less<>> external;
+};
+
 struct IntTensorValue {
   Shape shape;
   std::vector<int64_t> values;
@@ -31,9 +52,11 @@ class LoadedProgram {
  public:
   // Throws pte::Error (one line naming the file) when the file is not a valid .pte.
   explicit LoadedProgram(const std::string& path, LoadOptions options = {});
+  // The same checks on a program in memory; blob hashes are not checked (external blobs have none).
+  explicit LoadedProgram(InMemoryProgram program);
 
-  const std::string& path() const { return file_.path(); }
-  uint64_t file_size() const { return file_.size(); }
+  const std::string& path() const { return name_; }
+  uint64_t file_size() const { return file_size_; }
   const FileHeader& header() const { return header_; }
   const fb::Program& program() const { return *program_; }
 
@@ -41,6 +64,8 @@ class LoadedProgram {
   const fb::Blob* find_blob(std::string_view key) const;
   std::span<const uint8_t> blob_bytes(const fb::Blob& blob) const;
   std::span<const uint8_t> blob_bytes(std::string_view key) const;  // throws when absent
+  // The row order of an external blob (see ExternalBlob); nullptr for blobs stored in order.
+  const uint32_t* blob_row_order(const fb::Blob& blob) const;
   // Throws naming the first blob whose bytes do not match its SHA-256.
   void verify_hashes() const;
 
@@ -65,8 +90,15 @@ class LoadedProgram {
   void check_methods() const;
   void check_method(const fb::Method& method) const;
   void check_metadata() const;
+  void load(LoadOptions options);
+  bool in_image(const fb::Blob& blob) const;
+  const ExternalBlob* external(const fb::Blob& blob) const;
 
-  MappedFile file_;
+  std::optional<MappedFile> file_;
+  InMemoryProgram memory_;
+  std::string name_;
+  const uint8_t* data_ = nullptr;  // the file's bytes, or the image's
+  uint64_t data_size_ = 0, file_size_ = 0;
   FileHeader header_{};
   const fb::Program* program_ = nullptr;
 };

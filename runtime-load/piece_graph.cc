@@ -113,9 +113,11 @@ void PieceGraph::read_constant(const graph::Constant& c, int64_t numel, const st
   const uint8_t* bytes = program_.blob_bytes(*blob).data();
   if (c.scales_blob().empty() && c.group_size() == 0) {
     g.constant = Tensor::constant(g.dtype, g.shape, bytes);
+    g.constant->row_order = program_.blob_row_order(*blob);
     return;
   }
 
+  if (program_.blob_row_order(*blob)) fail(where + " is quantized and its blob is stored in another row order");
   // Quantized: int8/int4 codes, one scale per `group` elements along the last axis (0: per row).
   if (g.dtype != DType::I8 && g.dtype != DType::I4)
     fail(where + " has scales but dtype " + dtype_name(g.dtype) + "; quantized codes are int8 or int4");

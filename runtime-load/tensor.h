@@ -34,6 +34,9 @@ struct Tensor {
   const uint8_t* scales = nullptr;
   DType scales_dtype = DType::Invalid;
   int64_t group = 0;  // elements per scale along a row (K when there is one scale per row)
+  // Unquantized constants only: row r along dimension 0 is stored row row_order[r] (a view of
+  // a checkpoint tensor in another row order, see LoadedProgram's ExternalBlob); nullptr: in order.
+  const uint32_t* row_order = nullptr;
 
   bool is_constant() const { return bytes != nullptr; }
   bool is_quantized() const { return scales != nullptr; }

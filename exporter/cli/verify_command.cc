@@ -1,8 +1,10 @@
-// `pte verify`: the parity check to run after every export. Builds a float32, unquantized,
-// unsplit program from the checkpoint in-process, packs it to a temporary file, and runs it and
-// the .pte teacher-forced over the same tokens (the prompt plus the float model's own greedy
-// continuation); prints max |logit diff|, mean KL(reference || file) and top-1 agreement, and
-// fails when a given threshold is not met.
+// `pte verify`: the parity check to run after every export, by two independent implementations.
+// The .pte runs on the fast executor. The reference is the float32, unquantized, unsplit program
+// of the checkpoint, assembled in memory with its weights read from the checkpoint in place
+// (exporter/reference/), and runs on the reference executor. Both are evaluated teacher-forced
+// over the same tokens (the prompt plus a greedy continuation: the file's by default, or the
+// reference's); verify prints max |logit diff|, mean KL(reference || file) and top-1 agreement,
+// and fails when a given threshold is not met.
 // An adapter method is compared with a reference built with the same adapter (its files from
 // --adapter, else from the file's export_flags). A --multifunction file is driven as its
 // prefill/decode pair (teacher-forced: every position through decode); its reference is a Full
@@ -31,8 +33,8 @@
 #include "exporter/cli/commands.h"
 #include "exporter/cli/token_ids.h"
 #include "exporter/export_model.h"
-#include "exporter/packer/output_file.h"
 #include "exporter/program/export_options.h"
+#include "exporter/reference/reference_program.h"
 #include "runner/file_tokenizer.h"
 #include "runtime-load/loaded_program.h"
 #include "runtime-check/parallel.h"
@@ -54,16 +56,11 @@ struct VerifyArgs {
   bool json = false;
   bool no_check_hashes = false;
   int threads = 0;
+  std::string continuation = "file";  // whose greedy tokens follow the prompt: "file" or "reference"
 };
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// $TMPDIR, else /tmp: where the reference is written, as a file without a name.
-std::string temporary_folder() {
-  const char* env = std::getenv("TMPDIR");
-  return env && *env ? env : "/tmp";
-}
 
 // The context the file was exported with: from its export_flags, else from its runner layout.
 struct ExportShape {
@@ -100,10 +97,10 @@ AdapterSpec adapter_spec(const VerifyArgs& a, const runtime::LoadedProgram& file
   file.fail("metadata 'export_flags' does not record the files of LoRA adapter '" + name + "'" + hint);
 }
 
-// Builds the float32 reference program for `shape` (with `adapter` when given: then methods
-// forward and NAME) and packs it into `out`.
-void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::optional<AdapterSpec>& adapter,
-                    OutputFile& out, int threads) {
+// The float32 reference program for `shape` (with `adapter` when given: then methods forward
+// and NAME).
+std::unique_ptr<ReferenceProgram> build_reference(const VerifyArgs& a, const ExportShape& shape,
+                                                  const std::optional<AdapterSpec>& adapter, int threads) {
   ExportOptions o;
   o.checkpoint = a.checkpoint;
   o.params = a.params;
@@ -118,7 +115,7 @@ void pack_reference(const VerifyArgs& a, const ExportShape& shape, const std::op
   o.threads = threads;
   if (adapter) o.adapters = {*adapter};
   try {
-    export_model(o, threads, out);
+    return std::make_unique<ReferenceProgram>(o);
   } catch (const Error& e) {
     const bool adapter_error = std::string(e.what()).rfind("adapter '", 0) == 0;
     if (!adapter || !adapter_error || a.adapter_files.size() == 2) throw;
@@ -174,6 +171,9 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   if (has_min_top1 && !(a.min_top1 >= 0 && a.min_top1 <= 1))
     throw Error("--min_top1 must be between 0 and 1, found " + fmt("%g", a.min_top1));
   if (has_max_kld && !(a.max_kld >= 0)) throw Error("--max_kld must be >= 0, found " + fmt("%g", a.max_kld));
+  if (a.continuation != "file" && a.continuation != "reference")
+    throw Error("--continuation must be 'file' or 'reference', found '" + a.continuation + "'");
+  const bool by_reference = a.continuation == "reference";
   if (a.threads > 0) runtime::set_thread_count(static_cast<size_t>(a.threads));
   const int threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -212,22 +212,17 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   // the same cache length from max_context_len + input_len - 1 (its extra RoPE rows go unused).
   if (file_runner.is_pair()) shape.max_context_len += shape.input_len - 1;
 
-  // The reference never has a name: a killed verify leaves nothing in $TMPDIR.
-  std::optional<runtime::LoadedProgram> ref_file;
-  {
-    OutputFile temp = OutputFile::unnamed(temporary_folder());
-    pack_reference(a, shape, adapter, temp, threads);
-    ref_file.emplace(temp.readable_path(), runtime::LoadOptions{.check_hashes = false});  // just written  // the mapping keeps the data once `temp` closes
-  }
-  const runtime::LoadedProgram& ref = *ref_file;
-  runtime::Runner ref_runner(ref, adapter ? adapter->name : "forward");
+  const std::unique_ptr<ReferenceProgram> reference = build_reference(a, shape, adapter, threads);
+  const runtime::LoadedProgram& ref = reference->program();
+  runtime::Runner ref_runner(ref, adapter ? adapter->name : "forward",
+                             runtime::ExecutorOptions{.kind = runtime::ExecutorKind::Reference, .threads = 0, .cpu_variant = {}});
   check_same_model(a, file, file_runner, ref, ref_runner);
   const double build_seconds = seconds_since(t0);
   const auto t_eval = Clock::now();
   if (static_cast<int64_t>(sequence.size()) < positions) {
     runtime::GenerateOptions options;
     options.max_new_tokens = positions - static_cast<int64_t>(sequence.size());
-    runtime::Generation g = ref_runner.generate(sequence, options);
+    runtime::Generation g = (by_reference ? ref_runner : file_runner).generate(sequence, options);
     sequence.insert(sequence.end(), g.tokens.begin(), g.tokens.end());
   }
   runtime::Generation expected = teacher_forced(ref_runner, sequence);
@@ -245,6 +240,7 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
     j["method"] = a.method;
     j["adapter"] = adapter ? nlohmann::ordered_json(adapter->name) : nullptr;
     j["positions"] = m.rows;
+    j["continuation"] = a.continuation;
     j["max_abs_diff"] = m.max_abs_diff;
     j["max_abs_logit"] = m.max_abs_logit;
     j["relative_max_diff"] = m.relative_max_diff;
@@ -255,14 +251,17 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
                        {"max_kld", has_max_kld ? nlohmann::ordered_json(a.max_kld) : nullptr}};
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("%s, method %s: %zu positions (%zu prompt + %zu greedy tokens of the fp32 reference), teacher-forced\n",
-                a.model.c_str(), a.method.c_str(), m.rows, prompt_size, m.rows - prompt_size);
+    std::printf("%s, method %s: %zu positions (%zu prompt + %zu greedy tokens of the %s), teacher-forced\n",
+                a.model.c_str(), a.method.c_str(), m.rows, prompt_size, m.rows - prompt_size,
+                by_reference ? "fp32 reference" : "file");
     std::printf("  max |logit diff|    %.6g (relative %.3g of max |logit| %.6g)\n", m.max_abs_diff,
                 m.relative_max_diff, m.max_abs_logit);
     std::printf("  KL(reference||file) mean %.6g nats, worst position %.6g\n", m.mean_kld, m.max_kld);
     std::printf("  top-1 agreement     %.4f (%zu/%zu)\n", m.top1_agreement, m.top1_matches, m.rows);
-    std::printf("  time                reference built in %.2f s, both evaluated in %.2f s, total %.2f s\n",
-                build_seconds, seconds_since(t_eval), seconds_since(t0));
+    std::printf("  time                reference assembled in %.2f s (%zu weights read in place, %zu computed), "
+                "both evaluated in %.2f s, total %.2f s\n",
+                build_seconds, reference->viewed_weights(), reference->computed_weights(), seconds_since(t_eval),
+                seconds_since(t0));
     if (!has_min_top1 && !has_max_kld) std::printf("  no thresholds given (--min_top1, --max_kld)\n");
     else if (failures.empty()) std::printf("  passed\n");
   }
@@ -303,10 +302,14 @@ void add_verify_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "print one JSON object");
   cmd->add_flag("--no_check_hashes", args->no_check_hashes, "skip the SHA-256 check of every blob of the file");
   cmd->add_option("--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--continuation", args->continuation,
+                  "whose greedy tokens follow the prompt: 'file' (the .pte's, fast) or 'reference' (the fp32 "
+                  "model's, one reference call per token)")
+      ->capture_default_str();
   cmd->footer(
-      "The reference is the checkpoint exported in float32 without quantization or splitting, with the\n"
-      "file's max_context_len and input_len, written to an unnamed temporary file in $TMPDIR (default /tmp)\n"
-      "that disappears when verify ends, however it ends: it needs 4 bytes of disk per model parameter. Exits 1 when a threshold fails.\n"
+      "Two implementations: the file runs on the fast executor; the reference, the checkpoint in float32 without\n"
+      "quantization or splitting, with the file's max_context_len and input_len, runs on the reference executor,\n"
+      "its weights read from the checkpoint in place (nothing is written to disk). Exits 1 when a threshold fails.\n"
       "An adapter's reference includes the same adapter; adapter paths recorded relative to the export's\n"
       "working folder are resolved relative to the current one.");
   cmd->callback([args, min_top1, max_kld] { verify(*args, min_top1->count() > 0, max_kld->count() > 0); });

@@ -1,6 +1,7 @@
 #include "exporter/packer/container_builder.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "schema/file_header.h"
@@ -107,6 +108,26 @@ std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRec
                                       &blob_offsets, &metadata);
   fb::FinishProgramBuffer(fbb, root);
   return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+std::vector<uint8_t> file_head(std::vector<uint8_t> container, uint64_t segment_size) {
+  FileHeader header{};
+  std::memcpy(header.magic, kFileMagic, sizeof(kFileMagic));
+  header.header_size = kHeaderSize;
+  header.format_version = kFormatVersion;
+  header.flatbuffer_offset = kHeaderSize;
+  header.flatbuffer_size = container.size();
+  header.segment_offset = segment_offset_after(kHeaderSize + container.size());
+  header.segment_size = segment_size;
+  header.file_size = header.segment_offset + segment_size;
+  // Every byte before the segment is part of the output and digested.
+  container.resize(header.segment_offset - kHeaderSize, 0);
+  const Sha256Digest digest = container_digest(header, container.data(), container.size());
+  std::memcpy(header.container_sha256, digest.data(), digest.size());
+  std::vector<uint8_t> head(kHeaderSize + container.size());
+  std::memcpy(head.data(), &header, sizeof(header));
+  std::copy(container.begin(), container.end(), head.begin() + kHeaderSize);
+  return head;
 }
 
 }  // namespace pte

@@ -22,4 +22,8 @@ std::vector<uint8_t> build_container(const Program& program, std::vector<BlobRec
                                      const std::string& exporter_version,
                                      const std::map<std::string, MetaValue>& late = {});
 
+// The bytes of a .pte before its data segment (FORMAT.md §1): the header, with the container's
+// digest, then `container` and zeros up to the segment, which holds `segment_size` bytes.
+std::vector<uint8_t> file_head(std::vector<uint8_t> container, uint64_t segment_size);
+
 }  // namespace pte

@@ -115,24 +115,13 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   if (container.size() != container_size)
     throw Error("internal: container size changed from " + std::to_string(container_size) + " to " +
                 std::to_string(container.size()));
-  FileHeader header{};
-  std::memcpy(header.magic, kFileMagic, sizeof(kFileMagic));
-  header.header_size = kHeaderSize;
-  header.format_version = kFormatVersion;
-  header.flatbuffer_offset = kHeaderSize;
-  header.flatbuffer_size = container.size();
-  header.segment_offset = segment_offset;
-  header.segment_size = segment.size();
-  header.file_size = segment_offset + segment.size();
-  // The container, then zeros up to the segment: every byte is part of the output and digested.
-  container.resize(segment_offset - kHeaderSize, 0);
-  const Sha256Digest digest = container_digest(header, container.data(), container.size());
-  std::memcpy(header.container_sha256, digest.data(), digest.size());
-  file.write_at(0, &header, sizeof(header));
-  file.write_at(kHeaderSize, container.data(), container.size());
-  file.truncate(header.file_size);
+  const std::vector<uint8_t> head = file_head(std::move(container), segment.size());
+  if (head.size() != segment_offset) throw Error("internal: the data segment moved");
+  file.write_at(0, head.data(), head.size());
+  const uint64_t file_size = segment_offset + segment.size();
+  file.truncate(file_size);
 
-  report.file_size = header.file_size;
+  report.file_size = file_size;
   report.bytes_read = stats.bytes_read;
   report.fp16_overflows = stats.fp16_overflows;
   report.blob_count = segment.blobs().size();

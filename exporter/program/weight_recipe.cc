@@ -85,22 +85,20 @@ const Checkpoint& CheckpointSet::get(const std::string& name) const {
   return *it->second;
 }
 
-void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,
-                    std::vector<std::vector<uint8_t>>& out, WeightStats& stats) {
-  const Checkpoint& checkpoint = checkpoints.get(recipe.checkpoint);
-  const TensorView* source = checkpoint.find(recipe.source);
-  if (!source) throw Error(checkpoint.path() + ": tensor '" + recipe.source + "' not found");
-  // Row steps build the list of source rows, in output order; nothing is read yet.
-  const int64_t source_rows = source->shape.empty() ? 1 : source->shape[0];
-  std::vector<int64_t> rows(static_cast<size_t>(source_rows));
+RowPlan plan_rows(const WeightRecipe& recipe, const TensorView& source) {
+  // Row steps build the list of source rows, in output order; nothing is read.
+  const int64_t source_rows = source.shape.empty() ? 1 : source.shape[0];
+  RowPlan plan;
+  std::vector<int64_t>& rows = plan.rows;
+  rows.resize(static_cast<size_t>(source_rows));
   for (int64_t r = 0; r < source_rows; ++r) rows[r] = r;
-  DType model_dtype = source->dtype;
+  plan.model_dtype = source.dtype;
   for (const WeightStep& s : recipe.steps) {
     if (auto* cast = std::get_if<CastStep>(&s)) {
-      model_dtype = cast->to;
+      plan.model_dtype = cast->to;
     } else if (auto* slice = std::get_if<SliceRowsStep>(&s)) {
       if (slice->begin < 0 || slice->end > static_cast<int64_t>(rows.size()) || slice->begin >= slice->end)
-        throw Error("internal: recipe " + recipe.key() + " slices outside " + source->shape_string());
+        throw Error("internal: recipe " + recipe.key() + " slices outside " + source.shape_string());
       rows = std::vector<int64_t>(rows.begin() + slice->begin, rows.begin() + slice->end);
     } else if (auto* interleave = std::get_if<RotateHalfToInterleavedStep>(&s)) {
       const int64_t d = interleave->head_dim;
@@ -115,6 +113,18 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
       rows = std::move(meta);
     }
   }
+  return plan;
+}
+
+void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,
+                    std::vector<std::vector<uint8_t>>& out, WeightStats& stats) {
+  const Checkpoint& checkpoint = checkpoints.get(recipe.checkpoint);
+  const TensorView* source = checkpoint.find(recipe.source);
+  if (!source) throw Error(checkpoint.path() + ": tensor '" + recipe.source + "' not found");
+  const RowPlan plan = plan_rows(recipe, *source);
+  const std::vector<int64_t>& rows = plan.rows;
+  const DType model_dtype = plan.model_dtype;
+  const int64_t source_rows = source->shape.empty() ? 1 : source->shape[0];
   if (model_dtype != DType::F32 && model_dtype != DType::F16)
     throw Error("internal: recipe " + recipe.key() + " has no cast to fp16 or fp32");
   const QuantizeStep* quant = recipe.quantization();

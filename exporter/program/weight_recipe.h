@@ -15,6 +15,7 @@
 namespace pte {
 
 class Checkpoint;
+struct TensorView;
 
 // The checkpoints an export reads: the base model and any adapters, by adapter name.
 struct CheckpointSet {
@@ -64,6 +65,14 @@ struct WeightStats {
   uint64_t bytes_read = 0;
   uint64_t fp16_overflows = 0;  // finite source values that became ±inf in fp16
 };
+
+// What a recipe's row steps and casts make of its source: output row r is source row rows[r],
+// and the values are in `model_dtype` (the last cast's).
+struct RowPlan {
+  std::vector<int64_t> rows;
+  DType model_dtype = DType::Invalid;
+};
+RowPlan plan_rows(const WeightRecipe& recipe, const TensorView& source);
 
 // Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry.
 void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,

@@ -146,19 +146,25 @@ def killed_exports(pte, work, example):
     check("ulimit -f: leaves no file", sorted(os.listdir(outdir)) == ["m.pte"], repr(os.listdir(outdir)))
     check("ulimit -f: previous output intact", sha(out) == previous)
 
-    # pte verify's fp32 reference lives in $TMPDIR without a name: a killed verify leaves nothing.
+    # pte verify's fp32 reference is assembled in memory from the checkpoint read in place: verify
+    # opens no file in $TMPDIR or its working folder, and killing it leaves nothing and changes no input.
     tmp = os.path.join(work, "verify_tmp")
     os.makedirs(tmp)
     big = os.path.join(work, "big.pte")
     r = run([pte, "export", "-c", ckpt, "-p", params, "-o", big, "--max_context_len", "64", "--input_len", "8"])
     check("big export for verify", r.returncode == 0, r.stderr)
-    proc = subprocess.Popen([pte, "verify", "-m", big, "-c", ckpt, "-p", params, "--threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=tmp))
-    seen = wait_for_open_file_in(proc, tmp)
-    check("verify killed while writing its reference", seen and proc.poll() is None)
+    before = sha(ckpt)
+    verify = [pte, "verify", "-m", big, "-c", ckpt, "-p", params, "--threads", "1"]
+    env = dict(os.environ, TMPDIR=tmp)
+    proc = subprocess.Popen(verify, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    seen = wait_for_open_file_in(proc, tmp, timeout=120)
+    check("verify opens no file in $TMPDIR or its working folder", not seen and proc.wait(timeout=120) == 0)
+    proc = subprocess.Popen(verify, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    time.sleep(0.3)
     proc.kill()
     proc.wait(timeout=60)
     check("killed verify leaves nothing in $TMPDIR", os.listdir(tmp) == [], repr(os.listdir(tmp)))
+    check("killed verify leaves the checkpoint as it was", sha(ckpt) == before)
     os.remove(big)
     os.remove(ckpt)
 

@@ -1,18 +1,12 @@
 #pragma once
-// Float32 dot product with eight independent partial sums, so the compiler can vectorize it
-// without reassociating (the build forbids fast-math and contraction).
+// Float32 dot product in one fixed order: 32 partial sums (element i goes to sum i % 32 for the
+// whole 32-element blocks), added pairwise, then the tail in order. Many independent sums let
+// the compiler vectorize it without reassociating (the build forbids fast-math and contraction)
+// and keep the adds from waiting on each other.
 #include <cstddef>
 
 namespace pte::runtime {
 
-inline float dot(const float* a, const float* b, size_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (size_t j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
+float dot(const float* a, const float* b, size_t n);
 
 }  // namespace pte::runtime

@@ -39,8 +39,11 @@ class Generator {
   /// Prepares the method for `program` (which stays mapped while the Generator lives). Fails
   /// with NotFound for an unknown method and InvalidInput for a bad tokenizer.
   static Result<Generator> create(const Program& program, const GeneratorOptions& options = {});
+  /// Releases the method, its caches and the executor's threads.
   ~Generator();
+  /// Moves the prepared method; the moved-from Generator may only be destroyed or assigned to.
   Generator(Generator&&) noexcept;
+  /// Moves the prepared method; the moved-from Generator may only be destroyed or assigned to.
   Generator& operator=(Generator&&) noexcept;
 
   /// True when a tokenizer is available (the file's, or GeneratorOptions::tokenizer_path).

@@ -1,6 +1,6 @@
 // Embedding pte: open a .pte, list its methods and metadata, then generate from a prompt,
 // streaming each token's text and printing the generation figures.
-//   embed MODEL.pte "PROMPT" [MAX_NEW_TOKENS] [--line]
+//   embed MODEL.pte "PROMPT" [MAX_NEW_TOKENS] [--stop_after N]
 // stdout gets the text (the prompt, then the continuation, as `pte run` prints it); stderr the
 // file summary, the streamed continuation and the figures.
 #include <cstdio>
@@ -38,15 +38,15 @@ void describe(const pte::Program& program) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: embed MODEL.pte PROMPT [MAX_NEW_TOKENS] [--line]\n");
+    std::fprintf(stderr, "usage: embed MODEL.pte PROMPT [MAX_NEW_TOKENS] [--stop_after N]\n");
     return 2;
   }
   const std::string model = argv[1];
   const std::string prompt = argv[2];
   pte::GenerationConfig config;
-  bool stop_at_line = false;
+  long long stop_after = -1;  // tokens after which the callback stops generation (-1: never)
   for (int i = 3; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--line") stop_at_line = true;
+    if (std::string_view(argv[i]) == "--stop_after" && i + 1 < argc) stop_after = std::atoll(argv[++i]);
     else config.max_new_tokens = std::atoll(argv[i]);
   }
 
@@ -61,11 +61,12 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // The per-token callback streams the continuation to stderr; with --line it is also the stop
-  // condition: generation ends after the first token whose text holds a newline.
+  // The per-token callback streams the continuation to stderr; with --stop_after it is also the
+  // stop condition: returning false ends generation after that token.
+  long long seen = 0;
   auto on_token = [&](int32_t, std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stderr);
-    return !(stop_at_line && text.find('\n') != std::string_view::npos);
+    return ++seen != stop_after;
   };
   pte::Result<pte::Generation> g = generator->generate(prompt, config, on_token);
   if (!g.ok()) return fail(g.status());

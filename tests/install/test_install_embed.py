@@ -86,11 +86,16 @@ def main():
         failures.append("embed printed %r, pte run %r" % (got, expected))
     if not got.startswith(PROMPT) or len(got) < len(PROMPT) + 40:
         failures.append("embed printed no continuation: %r" % got)
-    # The callback as stop condition: stops after the first token whose text holds a newline, or
-    # at max_new_tokens; either way a prefix of the full text.
-    short = run([os.path.join(embed_build, "embed"), model, PROMPT, "10", "--line"])
-    if not expected.startswith(short.rstrip("\n")):
-        failures.append("embed with 10 tokens printed %r, not a prefix of %r" % (short, expected))
+    # The callback as the stop condition: stopping after 7 tokens gives pte run's 7-token text.
+    short = run([os.path.join(embed_build, "embed"), model, PROMPT, MAX_NEW_TOKENS, "--stop_after", "7"])
+    short_expected = run([pte, "run", "-m", model, "--prompt", PROMPT, "--max_new_tokens", "7"])
+    if short != short_expected:
+        failures.append("embed --stop_after 7 printed %r, pte run --max_new_tokens 7 %r" % (short, short_expected))
+    # Errors come back as a Status: one line, exit 1.
+    p = subprocess.run([os.path.join(embed_build, "embed"), os.path.join(example, "params.json"), PROMPT],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 1 or not p.stderr.decode().startswith("embed: invalid_input: "):
+        failures.append("embed on a non-.pte file: exit %d, stderr %r" % (p.returncode, p.stderr.decode()))
 
     for f in failures:
         print("FAIL:", f)

@@ -95,6 +95,15 @@ def main():
         rel = float(np.max(np.abs(got - ref).max(axis=1) / np.abs(ref).max(axis=1)))
         check(rel <= tol, "%s: %d logits rows, max |numpy - pte run| / max|logit| = %.3g (<= %g)"
               % (name, got.shape[0], rel, tol))
+        if tol > 1e-5:  # the same figure between pte's own two executors, for scale
+            ref_out = os.path.join(args.workdir, name + ".reference.npy")
+            pu.run([args.pte, "run", "-m", path, "--prompt_ids", pu.ids_arg(PROMPT), "--max_new_tokens",
+                    str(NEW_TOKENS), "--ignore_eos", "--executor", "reference", "--logits_out", ref_out])
+            oracle = np.load(ref_out)
+            scale = np.abs(ref).max(axis=1)
+            print("  %s: pte run --executor reference vs fast: %.3g; numpy vs reference: %.3g"
+                  % (name, float(np.max(np.abs(oracle - ref).max(axis=1) / scale)),
+                     float(np.max(np.abs(got - oracle).max(axis=1) / scale))))
     return pu.finish(failures)
 
 

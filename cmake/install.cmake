@@ -58,6 +58,7 @@ install(FILES ${PROJECT_BINARY_DIR}/pteConfig.cmake ${PROJECT_BINARY_DIR}/pteCon
 
 # Relocatable: the prefix is found from the .pc file's own folder.
 file(RELATIVE_PATH PTE_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+string(REGEX REPLACE "/$" "" PTE_PC_TO_PREFIX "${PTE_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/pte.pc.in ${PROJECT_BINARY_DIR}/pte.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/pte.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

@@ -12,7 +12,7 @@ packages=(
   libssl-dev
   googletest libgtest-dev libgmock-dev
   libpcre2-dev libsentencepiece-dev libutf8proc-dev
-  python3 python3-torch python3-numpy python3-sentencepiece
+  python3 python3-torch python3-numpy python3-sentencepiece python3-flatbuffers python3-protobuf
 )
 # Node.js runs the reference tokenizers of the tokenizer parity tests; a machine that already
 # has one (e.g. from another repository) keeps it.

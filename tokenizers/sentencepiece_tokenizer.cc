@@ -22,7 +22,11 @@ struct Shim {
 
 const Shim& shim() {
   static const Shim s = [] {
-    void* lib = ::dlopen(PTE_SENTENCEPIECE_SHIM, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    // The build tree's copy, else an installed one by name (the program's run path, then the
+    // system library path).
+    const int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+    void* lib = ::dlopen(PTE_SENTENCEPIECE_SHIM, flags);
+    if (!lib) lib = ::dlopen(PTE_SENTENCEPIECE_SHIM_NAME, flags);
     if (!lib) throw Error(std::string("cannot load the SentencePiece library: ") + ::dlerror());
     auto get = [lib](const char* name) {
       void* f = ::dlsym(lib, name);

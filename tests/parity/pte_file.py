@@ -6,21 +6,18 @@
     f.codes("layers.0.attention.wq.weight:fp16:q4g0", (64, 64))   # torch.int8 [64, 64]
     f.floats("layers.0.attention.wq.weight:fp16:q4g0:scales", "fp16", (64,))
 
-The blob table (key, offset, size, alignment) comes from `pte inspect FILE --json`; offsets are
-relative to the data segment, whose start is the u64 at byte 32 of the fixed header (FORMAT.md §1).
+The file is read and validated by pte_reader (readers/python: FORMAT.md and the code generated
+from the schema files, found through schema_path.py), not by the pte command.
 int4 codes: element 2k in the low nibble of byte k, 2k+1 in the high nibble, two's complement,
 flat in row-major element order.
 """
-import json
 import re
-import struct
-import subprocess
 
-import numpy as np
 import torch
 
-MAGIC = b"PTEPACK\0"
-FLOAT_DTYPES = {"fp32": (torch.float32, np.float32, 4), "fp16": (torch.float16, np.float16, 2)}
+import schema_path  # noqa: F401  (puts pte_reader and the generated schema modules on sys.path)
+import pte_reader
+
 
 # name:dtype[:rowsA-B][:q<bits>g<group>][:scales]
 KEY_RE = re.compile(r"^(?P<name>[^:]+):(?P<dtype>fp16|fp32|bf16)"
@@ -45,37 +42,24 @@ def parse_key(key):
 
 def unpack_int4(data, numel):
     """Packed int4 bytes → torch.int8 [numel] (low nibble = even element, sign-extended)."""
-    b = np.frombuffer(bytes(data), dtype=np.uint8)
-    if b.size != (numel + 1) // 2:
-        raise ValueError("int4 blob has %d bytes, %d elements need %d" % (b.size, numel, (numel + 1) // 2))
-    lo = (b & 0x0F).astype(np.int16)
-    hi = (b >> 4).astype(np.int16)
-    out = np.empty(2 * b.size, dtype=np.int16)
-    out[0::2], out[1::2] = lo, hi
-    out = np.where(out >= 8, out - 16, out)[:numel].astype(np.int8)
-    return torch.from_numpy(out.copy())
+    return torch.from_numpy(pte_reader.unpack_int4(bytes(data), numel).copy())
 
 
 class PteFile:
-    def __init__(self, path, pte_bin):
+    """The blob table and metadata through pte_reader (readers/python), the reader written from
+    FORMAT.md and the generated schema code: no pte command is involved. `pte_bin` is unused
+    (kept so that callers need not change)."""
+
+    def __init__(self, path, pte_bin=None):
         self.path = path
-        with open(path, "rb") as f:
-            self.data = f.read()
-        if len(self.data) < 64 or self.data[:8] != MAGIC:
-            raise ValueError("%s: not a .pte file (bad magic)" % path)
-        (self.segment_offset,) = struct.unpack_from("<Q", self.data, 32)
-        (self.segment_size,) = struct.unpack_from("<Q", self.data, 40)
-        (file_size,) = struct.unpack_from("<Q", self.data, 48)
-        if file_size != len(self.data):
-            raise ValueError("%s: header file_size %d != real size %d" % (path, file_size, len(self.data)))
-        p = subprocess.run([pte_bin, "inspect", path, "--json"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=120)
-        if p.returncode != 0:
-            raise RuntimeError("pte inspect %s failed: %s" % (path, p.stderr.decode("utf-8", "replace")))
-        text = p.stdout.decode("utf-8")
-        self.info = json.loads(text[text.find("{"):text.rfind("}") + 1])
-        self.blobs = {b["key"]: b for b in self.info["blobs"]}
-        self.metadata = self.info.get("metadata", {})
+        self.file = pte_reader.PteFile(path)
+        self.data = self.file.data
+        self.segment_offset = self.file.header["segment_offset"]
+        self.segment_size = self.file.header["segment_size"]
+        self.blobs = self.file.blobs
+        self.metadata = {k: (v.tolist() if kind == "ints" else v) for k, (kind, v) in self.file.metadata.items()}
+        self.info = {"methods": list(self.file.methods.values()), "blobs": list(self.blobs.values()),
+                     "metadata": self.metadata}
 
     def keys(self):
         return sorted(self.blobs)
@@ -86,34 +70,18 @@ class PteFile:
     def raw(self, key):
         if key not in self.blobs:
             raise KeyError("%s: no blob %r" % (self.path, key))
-        b = self.blobs[key]
-        if b["offset"] + b["size"] > self.segment_size:
-            raise ValueError("blob %s exceeds the data segment" % key)
-        start = self.segment_offset + b["offset"]
-        return self.data[start:start + b["size"]]
+        return bytes(self.file.raw(key))
 
     def codes(self, key, shape, bits=None):
         """Integer codes of a quantized blob as torch.int8 of the given shape."""
         if bits is None:
             bits = parse_key(key)["bits"]
-        numel = int(np.prod(shape))
-        data = self.raw(key)
-        if bits == 8:
-            if len(data) != numel:
-                raise ValueError("%s: %d bytes for %d int8 codes" % (key, len(data), numel))
-            t = torch.from_numpy(np.frombuffer(data, dtype=np.int8).copy())
-        elif bits == 4:
-            t = unpack_int4(data, numel)
-        else:
+        if bits not in (4, 8):
             raise ValueError("%s: unsupported bit width %s" % (key, bits))
-        return t.reshape(shape)
+        q = pte_reader.codes(self.raw(key), "int8" if bits == 8 else "int4", tuple(shape), key)
+        return torch.from_numpy(q.copy())
 
     def floats(self, key, dtype, shape):
         """A float blob (fp16/fp32, little-endian) as a torch tensor of that dtype."""
-        tdt, ndt, width = FLOAT_DTYPES[dtype]
-        numel = int(np.prod(shape))
-        data = self.raw(key)
-        if len(data) != numel * width:
-            raise ValueError("%s: %d bytes for %d %s values" % (key, len(data), numel, dtype))
-        a = np.frombuffer(data, dtype=np.dtype(ndt).newbyteorder("<")).astype(ndt)
-        return torch.from_numpy(a.copy()).reshape(shape)
+        a = pte_reader.tensor_from_bytes(self.raw(key), dtype, list(shape), key)
+        return torch.from_numpy(a.astype(a.dtype.newbyteorder("=")).copy())

@@ -9,9 +9,13 @@ Takes a good export of a fixture and writes variants (FORMAT.md §1):
     flatbuffer_offset/size, segment_offset/size, file_size); blob table entries pointing past the
     end of the segment, misaligned, overflowing, or renamed (found with a small FlatBuffers
     walker): `pte inspect` and `pte run` (on both executors) must exit 1 with "error" on stderr;
-  - seeded random byte changes inside the flatbuffer region, inside the piece payloads (the
+  - flatbuffer offsets and lengths out of range with the container digest recomputed (what only
+    the FlatBuffers verifier catches): exit 1;
+  - seeded random byte changes inside the flatbuffer region (also with the digest recomputed), inside the piece payloads (the
     serialized graphs, found through methods -> pieces -> payload) and anywhere in the data
     segment: exit 0 or 1 (1 with "error" on stderr), never a signal, another code or a timeout.
+The reader written from the schema alone (readers/python/pte_reader) gets every variant too: it
+must raise its FormatError where pte must exit 1, and never raise anything else.
 """
 import os
 import random
@@ -19,6 +23,8 @@ import struct
 import sys
 
 import parity_util as pu
+import schema_path  # noqa: F401
+import pte_reader
 
 HEADER = struct.Struct("<8sIIQQQQQQ")  # magic, header_size, version, fb_off, fb_size, seg_off, seg_size, file_size, reserved
 FIELDS = ["magic", "header_size", "format_version", "flatbuffer_offset", "flatbuffer_size",
@@ -168,6 +174,26 @@ def blob_variants(data, h):
     return out, blobs
 
 
+def redigest(data, h):
+    """The container digest recomputed, so that only the FlatBuffers checks can catch a change."""
+    import hashlib
+    d = hashlib.sha256(data[:64] + data[96:h["segment_offset"]]).digest()
+    return data[:64] + d + data[96:]
+
+
+def verifier_variants(data, h):
+    """Flatbuffer offsets and lengths out of range, with a valid digest."""
+    fb, blobs = blob_entries(data, h)
+    base = fb.base
+    vec = fb.field(fb.root(), PROGRAM_BLOBS)
+    vec += fb.u32(vec)
+    key = blobs[0]["key_file_pos"] - 4
+    changes = [("root offset -> 2^31", base, 1 << 31),
+               ("blob table length -> 2^30", base + vec, 1 << 30),
+               ("first blob key length -> 2^20", key, 1 << 20)]
+    return [("%s (digest recomputed)" % label, redigest(put(data, pos, "<I", value), h)) for label, pos, value in changes]
+
+
 def flip_variants(data, lo, hi, count, rng, label):
     out = []
     for _ in range(count):
@@ -178,7 +204,24 @@ def flip_variants(data, lo, hi, count, rng, label):
     return out
 
 
-COMMANDS = ("inspect", "run", "run reference")
+COMMANDS = ("inspect", "run", "run reference", "schema reader")
+
+
+class ReaderResult:
+    """pte_reader.PteFile on a file, in the shape of a command result for verdict()."""
+
+    def __init__(self, path):
+        self.timed_out, self.stderr = False, ""
+        try:
+            pte_reader.PteFile(path)
+            self.rc = 0
+        except pte_reader.FormatError as e:
+            self.rc, self.stderr = 1, "error: %s" % e
+        except Exception as e:  # anything else is a reader bug
+            self.rc, self.stderr = 2, "%s: %s" % (type(e).__name__, e)
+
+    def describe(self):
+        return "schema reader: rc %d %s" % (self.rc, self.stderr)
 
 
 def run_all(pte, path):
@@ -186,7 +229,8 @@ def run_all(pte, path):
     run = [pte, "run", "-m", path, "--prompt_ids", "1,2", "--max_new_tokens", "2"]
     return [pu.run([pte, "inspect", path], timeout=TIMEOUT, check=False),
             pu.run(run, timeout=TIMEOUT, check=False),
-            pu.run(run + ["--executor", "reference"], timeout=TIMEOUT, check=False)]
+            pu.run(run + ["--executor", "reference"], timeout=TIMEOUT, check=False),
+            ReaderResult(path)]
 
 
 def verdict(r, allow_success):
@@ -198,7 +242,7 @@ def verdict(r, allow_success):
     if r.rc == 0:
         return "" if allow_success else "exit code 0 (accepted a corrupt file)"
     if r.rc != 1:
-        return "exit code %d (expected 1)" % r.rc
+        return "exit code %d (expected 1)%s" % (r.rc, ": " + r.stderr.strip()[:300] if r.stderr else "")
     if "error" not in r.stderr.lower():
         return "exit code 1 but no 'error' on stderr (stderr: %r)" % r.stderr.strip()[:300]
     return ""
@@ -207,6 +251,8 @@ def verdict(r, allow_success):
 def main():
     ap = pu.parser(__doc__.split("\n")[0], fixtures=True)
     ap.add_argument("--flips", type=int, default=50, help="random changes inside the flatbuffer")
+    ap.add_argument("--redigested_flips", type=int, default=20,
+                    help="random changes inside the flatbuffer with the container digest recomputed")
     ap.add_argument("--segment_flips", type=int, default=10, help="random changes anywhere in the data segment")
     ap.add_argument("--payload_flips", type=int, default=40,
                     help="random changes inside the piece payloads (serialized graphs)")
@@ -237,9 +283,12 @@ def main():
     bv, blobs = blob_variants(data, h)
     print("blob table: %d entries" % len(blobs))
     cases += [("blob table", label, b, False) for label, b in bv]
+    cases += [("verifier", label, b, False) for label, b in verifier_variants(data, h)]
     rng = random.Random(args.seed)
     fo, fs = h["flatbuffer_offset"], h["flatbuffer_size"]
     cases += [("flatbuffer flip", l, b, True) for l, b in flip_variants(data, fo, fo + fs, args.flips, rng, "flatbuffer")]
+    cases += [("redigested flip", l + " (digest recomputed)", redigest(b, h), True)
+              for l, b in flip_variants(data, fo, fo + fs, args.redigested_flips, rng, "flatbuffer")]
     so, ss = h["segment_offset"], h["segment_size"]
     pkeys = payload_keys(data, h)
     ranges = [(so + e["offset"], so + e["offset"] + e["size"]) for e in blobs if e["key"] in pkeys and e["size"]]
@@ -289,7 +338,8 @@ def main():
     print("\n%-16s %6s %10s %10s %6s" % ("group", "cases", "exit 1", "exit 0", "bad"))
     for g, st in stats.items():
         print("%-16s %6d %10d %10d %6d" % (g, st["cases"], st["rejected"], st["accepted"], st["bad"]))
-    print("(exit 1 / exit 0 / bad count command runs: inspect, run and run --executor reference for each case)")
+    print("(exit 1 / exit 0 / bad count command runs: inspect, run, run --executor reference and the schema "
+          "reader for each case)")
     return pu.finish(failures)
 
 

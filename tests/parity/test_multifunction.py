@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 import parity_util as pu
+from pte_file import PteFile
 from llama_reference import Params
 from make_adapters import make_adapters
 from make_fixtures import make_state_dict
@@ -153,7 +154,7 @@ def main():
         # where the bytes go: weights (must be shared), graph payloads, the rest (flatbuffer, padding)
         parts = {}
         for tag, path in (("single", s_path), ("mf", m_path)):
-            blobs = pu.run([args.pte, "inspect", path, "--json"]).json()["blobs"]
+            blobs = PteFile(path).blobs.values()
             kind = lambda k: ("pieces" if k.startswith("piece/") else "metadata" if k.startswith("metadata")
                               else "lora" if "lora_a" in k or "lora_b" in k else "weights")
             parts[tag] = {}

@@ -1,0 +1,2 @@
+class FormatError(ValueError):
+    """The file is not a valid .pte: one line naming the file and the field at fault."""

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "exporter/adapter/lora_adapter.h"
 #include "common/regular_file.h"
 #include "exporter/checkpoint/checkpoint.h"
@@ -117,7 +118,15 @@ OpenedModel open_model(const ExportOptions& o) {
   return m;
 }
 
-ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress) {
+std::string padded_quality_report(const std::string& json) {
+  if (json.size() > meta::kQualityReportBytes)
+    throw Error("internal: the quality report has " + std::to_string(json.size()) + " bytes, more than " +
+                std::to_string(meta::kQualityReportBytes));
+  return json + std::string(meta::kQualityReportBytes - json.size(), ' ');
+}
+
+ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress,
+                          const MeasureQuality& measure) {
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   ExportReport report;
@@ -136,11 +145,17 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   report.passes = run_pipeline(program, o);
   program.metadata[meta::kExporterVersion] = TextValue{PTE_VERSION_STRING};
   program.metadata[meta::kExportFlags] = TextValue{export_flags_json(o)};
+  if (measure) program.metadata[meta::kQualityReport] = TextValue{padded_quality_report("{}")};
   const auto t_passes = Clock::now();
   report.pack = pack_program(program, checkpoints, output, threads, PTE_VERSION_STRING, progress, [&hashes] {
     return std::map<std::string, MetaValue>{{meta::kSourceFiles, TextValue{hashes.json()}}};
   });
   const auto t_end = Clock::now();
+  if (measure) {
+    const std::string value = padded_quality_report(measure(output.readable_path()));
+    restamp_metadata(program, report.pack, {{meta::kQualityReport, TextValue{value}}}, output, PTE_VERSION_STRING);
+    report.measure_seconds = seconds(t_end, Clock::now());
+  }
 
   report.warnings = params.warnings;
   if (report.pack.fp16_overflows)

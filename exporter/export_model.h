@@ -2,6 +2,7 @@
 // The whole export, as `pte export` runs it: read params.json or config.json, the checkpoint and any adapters
 // (each once), build the program, run the pass pipeline, stream it to options.output.
 // `pte verify` uses it too, for its fp32 reference.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@ struct ExportReport {
   std::vector<std::string> warnings;  // params.json fields ignored, fp16 overflows
   std::vector<std::string> notes;     // how the checkpoint was read, what the builder decided
   std::vector<std::string> passes;    // "name: what it changed", in order
-  double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0;
+  double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0, measure_seconds = 0;
 };
 
 // The inputs of an export, opened and validated: the config (params.json or config.json), the
@@ -35,10 +36,19 @@ struct OpenedModel {
 // Validates `options`, then opens what they name. Throws pte::Error for invalid options or input.
 OpenedModel open_model(const ExportOptions& options);
 
+// Called once the file is written, before it is committed, with a path it can be read from;
+// returns the value of the quality report (meta::kQualityReport), which then replaces the
+// placeholder the export reserved for it.
+using MeasureQuality = std::function<std::string(const std::string& readable_path)>;
+
 // Writes into `output` without committing it (the caller names it, or keeps it unnamed).
 // Throws pte::Error for invalid options or input.
 ExportReport export_model(const ExportOptions& options, int threads, OutputFile& output,
-                          const PackProgress& progress = {});
+                          const PackProgress& progress = {}, const MeasureQuality& measure = {});
+
+// The quality report's text as stored: `json` padded with spaces to meta::kQualityReportBytes
+// (throws when longer).
+std::string padded_quality_report(const std::string& json);
 
 // Every file the export reads (checkpoint, params, adapters), for checked_output_path.
 std::vector<std::string> export_inputs(const ExportOptions& options);

@@ -28,6 +28,11 @@ inline constexpr const char* kRopeScaling = "rope_scaling";  // Text: JSON, the 
 inline constexpr const char* kBosId = "bos_id";              // from params.json bos_idx / config.json
 inline constexpr const char* kEosIds = "eos_ids";            // IntTensor [n], from eos_idx / config.json
 
+// Quality measured at export (FORMAT.md §4.4): Text, a JSON object padded with spaces to
+// kQualityReportBytes (the container is sized before the file exists to be measured).
+inline constexpr const char* kQualityReport = "quality.report";
+inline constexpr size_t kQualityReportBytes = 1024;
+
 // Model description and provenance (FORMAT.md §4.2).
 inline constexpr const char* kName = "general.name";                  // Text
 inline constexpr const char* kArchitecture = "general.architecture";  // Text: "llama"

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "common/error.h"
@@ -11,7 +12,12 @@
 #include "exporter/cli/human_bytes.h"
 #include "exporter/cli/progress_bar.h"
 #include "exporter/export_model.h"
+#include "exporter/cli/token_ids.h"
 #include "exporter/packer/output_path.h"
+#include "exporter/parity/parity_check.h"
+#include "exporter/parity/quality_report.h"
+#include "runtime-load/loaded_program.h"
+#include "schema/metadata_keys.h"
 
 namespace pte::cli {
 namespace {
@@ -23,7 +29,17 @@ struct ExportArgs {
   std::string linear_quantize = "c4w";
   bool no_graph_breaks = false;
   std::vector<std::string> adapter_words;
+  bool report = false;  // measure the file against its checkpoint and store the figures
+  int64_t report_tokens = 128;
+  std::vector<std::string> report_prompt_ids;  // default: the model's BOS
 };
+
+// The BOS id the file records (its tokenizer's, else its config's), else 1.
+int32_t bos_of(const runtime::LoadedProgram& file) {
+  for (const char* key : {meta::kBosTokenId, meta::kBosId})
+    if (file.has_metadata(key)) return static_cast<int32_t>(file.metadata_int(key));
+  return 1;
+}
 
 uint64_t peak_rss_bytes() {
   struct rusage u{};
@@ -44,11 +60,31 @@ void run_export(ExportArgs& args) {
     o.adapters.push_back({args.adapter_words[i], args.adapter_words[i + 1], args.adapter_words[i + 2]});
   const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   validate_options(o);
+  if (args.report && args.report_tokens < 1)
+    throw Error("--report_tokens must be at least 1, found " + std::to_string(args.report_tokens));
+  const std::vector<int32_t> report_ids =
+      args.report_prompt_ids.empty() ? std::vector<int32_t>{} : parse_token_ids(args.report_prompt_ids, "--report_prompt_ids");
   OutputFile output(checked_output_path(o.output, export_inputs(o)));
   ExportReport report;
+  std::optional<ParityReport> quality;
+  MeasureQuality measure;
+  if (args.report)
+    measure = [&](const std::string& path) {
+      const runtime::LoadedProgram file(path, {.check_hashes = false});  // just written
+      ParityRequest request;
+      request.checkpoint = o.checkpoint;
+      request.params = o.params;
+      request.prompt_ids = report_ids.empty() ? std::vector<int32_t>{bos_of(file)} : report_ids;
+      request.tokens = args.report_tokens;
+      request.threads = threads;
+      std::fprintf(stderr, "pte export: measuring the file against the checkpoint (%lld positions)\n",
+                   static_cast<long long>(args.report_tokens));
+      quality = check_parity(file, request);
+      return quality_report_json(request, *quality, bits_per_weight(file, request.method));
+    };
   {
     ProgressBar bar("pte export: weights");
-    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); });
+    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); }, measure);
   }
   output.commit();
   const PackReport& r = report.pack;
@@ -66,6 +102,9 @@ void run_export(ExportArgs& args) {
                human_bytes(peak_rss_bytes()).c_str());
   for (const auto& [name, bytes] : r.method_bytes)
     std::fprintf(stderr, "  method %s: %s\n", name.c_str(), human_bytes(bytes).c_str());
+  if (quality)
+    std::fprintf(stderr, "  quality (stored): top-1 agreement %.4f, mean KL %.6g nats over %zu positions, in %.2f s\n",
+                 quality->metrics.top1_agreement, quality->metrics.mean_kld, quality->positions, report.measure_seconds);
 }
 
 }  // namespace
@@ -102,6 +141,13 @@ void add_export_command(CLI::App& app) {
                   "tokenizer_config.json and generation_config.json beside it are read too");
   cmd->add_option("--threads", o.threads, "Worker threads (0: all cores); the output does not depend on it")->capture_default_str();
   cmd->add_flag("-v,--verbose", o.verbose, "List the passes run and what each changed");
+  cmd->add_flag("--report", args->report,
+                "Measure the file against the float32 checkpoint as pte verify does (the file's greedy continuation) "
+                "and store top-1 agreement, mean KL, the positions and bits per weight in its metadata");
+  cmd->add_option("--report_tokens", args->report_tokens, "Positions the --report measures")->capture_default_str();
+  cmd->add_option("--report_prompt_ids", args->report_prompt_ids,
+                  "Prompt of the --report (default: the model's BOS id, else 1)")
+      ->delimiter(',');
   cmd->callback([args] { run_export(*args); });
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "exporter/cli/inspect_tokenizer.h"
 #include "runtime-load/loaded_program.h"
 #include "runtime-load/piece_graph.h"
+#include "exporter/parity/quality_report.h"
 #include "schema/metadata_keys.h"
 
 namespace pte::cli {
@@ -138,6 +140,8 @@ Json describe(const LoadedProgram& program, bool hashes_checked) {
   }
   j["metadata"] = Json::object();
   for (const fb::MetaEntry* e : *p.metadata()) j["metadata"][std::string(view(e->key()))] = metadata_json(*e);
+  const std::optional<nlohmann::json> quality = stored_quality_report(program);
+  j["quality"] = quality ? Json::parse(quality->dump()) : Json();
   if (hashes_checked) j["hashes_checked"] = true;
   return j;
 }
@@ -280,6 +284,14 @@ void print_text(const LoadedProgram& program, const Json& j) {
   for (const auto& [key, value] : j["metadata"].items()) {
     if (key == meta::kMethods && value.is_string() && print_methods_metadata(value.get<std::string>())) continue;
     if (print_description_metadata(key, value)) continue;
+    if (key == meta::kQualityReport && j["quality"].is_object()) {
+      const Json& q = j["quality"];
+      std::printf("  %-24s top-1 %s, mean KL %s nats, %s positions (method %s, continuation %s), %s bits per weight\n",
+                  key.c_str(), q.value("top1_agreement", Json()).dump().c_str(), q.value("mean_kld", Json()).dump().c_str(),
+                  q.value("positions", Json()).dump().c_str(), q.value("method", Json()).dump().c_str(),
+                  q.value("continuation", Json()).dump().c_str(), q.value("bits_per_weight", Json()).dump().c_str());
+      continue;
+    }
     std::string text;
     if (value.is_object())
       text = value["dtype"].get<std::string>() + " " + shape_text(value["shape"]) + " in blob '" +

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "exporter/cli/commands.h"
 #include "exporter/cli/token_ids.h"
 #include "exporter/parity/parity_check.h"
+#include "exporter/parity/quality_report.h"
 #include "runtime-check/parallel.h"
 #include "runtime-load/loaded_program.h"
 
@@ -73,6 +75,8 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
   const runtime::ParityMetrics& m = report.metrics;
   const size_t prompt_size = report.prompt.size();
   const bool by_reference = request.reference_continuation;
+  const std::optional<nlohmann::json> stored = stored_quality_report(file);
+  const std::string stored_match = stored ? compare_with_stored(*stored, request, report) : "";
 
   std::vector<std::string> failures;
   if (has_min_top1 && !(m.top1_agreement >= a.min_top1))
@@ -94,6 +98,7 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
     j["seconds"] = {{"total", report.total_seconds}, {"assemble_reference", report.assemble_seconds},
                     {"continuation", report.continuation_seconds}, {"reference", report.reference_seconds},
                     {"file", report.file_seconds}};
+    j["stored_report"] = stored ? nlohmann::ordered_json(stored_match) : nullptr;
     j["passed"] = failures.empty();
     j["thresholds"] = {{"min_top1", has_min_top1 ? nlohmann::ordered_json(a.min_top1) : nullptr},
                        {"max_kld", has_max_kld ? nlohmann::ordered_json(a.max_kld) : nullptr}};
@@ -112,6 +117,14 @@ void verify(const VerifyArgs& a, bool has_min_top1, bool has_max_kld) {
                 "reference (reference executor) %.2f s, file (fast executor) %.2f s\n",
                 report.total_seconds, report.assemble_seconds, report.continuation_seconds, report.reference_seconds,
                 report.file_seconds);
+    if (stored)
+      std::printf("  stored report       %s (measured at export: top-1 %s, mean KL %s over %s positions)\n",
+                  stored_match == "reproduced" ? "reproduced exactly"
+                  : stored_match == "differs"  ? "DIFFERS from this run"
+                                               : "measured with another protocol (method, prompt, positions or continuation)",
+                  stored->value("top1_agreement", nlohmann::json()).dump().c_str(),
+                  stored->value("mean_kld", nlohmann::json()).dump().c_str(),
+                  stored->value("positions", nlohmann::json()).dump().c_str());
     if (!has_min_top1 && !has_max_kld) std::printf("  no thresholds given (--min_top1, --max_kld)\n");
     else if (failures.empty()) std::printf("  passed\n");
   }

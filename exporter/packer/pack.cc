@@ -110,8 +110,8 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
         if (progress) progress(i + 1, weights.size());
       });
 
-  std::vector<uint8_t> container =
-      build_container(program, segment.blobs(), exporter_version, late ? late() : std::map<std::string, MetaValue>{});
+  report.late = late ? late() : std::map<std::string, MetaValue>{};
+  std::vector<uint8_t> container = build_container(program, segment.blobs(), exporter_version, report.late);
   if (container.size() != container_size)
     throw Error("internal: container size changed from " + std::to_string(container_size) + " to " +
                 std::to_string(container.size()));
@@ -130,7 +130,22 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   report.stored_blob_count = stored.size();
   report.deduplicated_bytes = segment.deduplicated_bytes();
   report.method_bytes = method_sizes(program, segment.blobs());
+  report.blobs = segment.blobs();
   return report;
+}
+
+void restamp_metadata(const Program& program, const PackReport& packed, const std::map<std::string, MetaValue>& values,
+                      OutputFile& output, const std::string& exporter_version) {
+  std::map<std::string, MetaValue> late = packed.late;
+  for (const auto& [key, value] : values) late[key] = value;
+  std::vector<uint8_t> container = build_container(program, packed.blobs, exporter_version, late);
+  FileHeader written{};
+  output.read_at(0, &written, sizeof written);
+  if (container.size() != written.flatbuffer_size)
+    throw Error("internal: restamping changed the container's size from " + std::to_string(written.flatbuffer_size) +
+                " to " + std::to_string(container.size()));
+  const std::vector<uint8_t> head = file_head(std::move(container), written.segment_size);
+  output.write_at(0, head.data(), head.size());
 }
 
 }  // namespace pte

@@ -10,6 +10,7 @@
 
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/packer/output_file.h"
+#include "exporter/packer/segment_writer.h"
 #include "exporter/program/program.h"
 
 namespace pte {
@@ -22,6 +23,8 @@ struct PackReport {
   uint64_t deduplicated_bytes = 0;  // bytes not written because an identical blob was stored
   uint64_t fp16_overflows = 0;
   std::map<std::string, uint64_t> method_bytes;  // distinct stored bytes each method uses
+  std::vector<BlobRecord> blobs;                 // the blob table as written
+  std::map<std::string, MetaValue> late;         // the late metadata values written
 };
 
 // Called on the packing thread after each weight recipe is written: (done, total).
@@ -34,6 +37,12 @@ using LateMetadata = std::function<std::map<std::string, MetaValue>()>;
 PackReport pack_program(const Program& program, const CheckpointSet& checkpoints, OutputFile& output,
                         int threads, const std::string& exporter_version, const PackProgress& progress = {},
                         const LateMetadata& late = {});
+
+// Rewrites the header and container of a file pack_program wrote (`packed` its report) with the
+// metadata values in `values` replacing the program's and the late ones; each must keep its
+// encoded size, so the data segment does not move.
+void restamp_metadata(const Program& program, const PackReport& packed, const std::map<std::string, MetaValue>& values,
+                      OutputFile& output, const std::string& exporter_version);
 
 // Packs to `output_path` and commits (a program that reads only the base checkpoint, or a set).
 inline PackReport pack_program(const Program& program, const CheckpointSet& checkpoints,

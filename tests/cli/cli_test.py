@@ -1,5 +1,6 @@
 """Shared scaffolding of the CLI test scripts: their arguments and a running tally of checks."""
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,12 @@ def arguments():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     return a, work
+
+
+def sha256_of(path):
+    """The SHA-256 of a file's bytes, in hex."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 class Checks:

@@ -6,7 +6,6 @@ depend on the thread count.
 Usage: test_quality_report.py --pte PATH --workdir DIR --example DIR
 """
 import cli_test
-import hashlib
 import json
 import os
 import subprocess
@@ -14,10 +13,6 @@ import sys
 
 check = cli_test.Checks()
 
-
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def main():
@@ -60,7 +55,7 @@ def main():
 
     again = os.path.join(work, "c4w_threads1.pte")
     export(again, ["--report", "--threads", "1"])
-    check("the file does not depend on the thread count", sha(again) == sha(quantized))
+    check("the file does not depend on the thread count", cli_test.sha256_of(again) == cli_test.sha256_of(quantized))
 
     plain = os.path.join(work, "plain.pte")
     export(plain, [])

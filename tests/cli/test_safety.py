@@ -7,7 +7,6 @@ Every refusal must exit 1 with one `pte: error:` line naming the problem, and le
 SIGHUP, SIGKILL) and `ulimit -f` must leave no file and the previous output intact; so must a
 killed `pte verify` in its $TMPDIR.
 """
-import hashlib
 import json
 import os
 import resource
@@ -25,10 +24,6 @@ import numpy as np
 check = cli_test.Checks()
 
 
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
 
 def snapshot(*folders):
     """{path: sha256 or kind} of every entry in the folders (not following symlinks)."""
@@ -40,7 +35,7 @@ def snapshot(*folders):
             if stat.S_ISLNK(st.st_mode):
                 out[p] = "link->" + os.readlink(p)
             elif stat.S_ISREG(st.st_mode):
-                out[p] = sha(p)
+                out[p] = cli_test.sha256_of(p)
             else:
                 out[p] = "kind %o" % stat.S_IFMT(st.st_mode)
     return out
@@ -122,7 +117,7 @@ def killed_exports(pte, work, example):
     r = run([pte, "export", "-c", os.path.join(example, "model.pth"), "-p", os.path.join(example, "params.json"),
              "-o", out])
     check("previous output written", r.returncode == 0, r.stderr)
-    previous = sha(out)
+    previous = cli_test.sha256_of(out)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
         name = "export killed by %s" % signal.Signals(sig).name
         proc = subprocess.Popen([pte, "export", "-c", ckpt, "-p", params, "-o", out, "--threads", "1"],
@@ -134,7 +129,7 @@ def killed_exports(pte, work, example):
         proc.stderr.close()
         check(name + ": ended by the signal", proc.returncode == -sig, "exit %r" % proc.returncode)
         check(name + ": leaves no file", sorted(os.listdir(outdir)) == ["m.pte"], repr(os.listdir(outdir)))
-        check(name + ": previous output intact", sha(out) == previous)
+        check(name + ": previous output intact", cli_test.sha256_of(out) == previous)
 
     def small_file_limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
@@ -144,7 +139,7 @@ def killed_exports(pte, work, example):
     check("ulimit -f: exits 1 with an error", r.returncode == 1 and "pte: error:" in r.stderr and "File too large" in r.stderr,
           "exit %d, %r" % (r.returncode, r.stderr[-300:]))
     check("ulimit -f: leaves no file", sorted(os.listdir(outdir)) == ["m.pte"], repr(os.listdir(outdir)))
-    check("ulimit -f: previous output intact", sha(out) == previous)
+    check("ulimit -f: previous output intact", cli_test.sha256_of(out) == previous)
 
     # pte verify's fp32 reference is assembled in memory from the checkpoint read in place: verify
     # opens no file in $TMPDIR or its working folder, and killing it leaves nothing and changes no input.
@@ -153,7 +148,7 @@ def killed_exports(pte, work, example):
     big = os.path.join(work, "big.pte")
     r = run([pte, "export", "-c", ckpt, "-p", params, "-o", big, "--max_context_len", "64", "--input_len", "8"])
     check("big export for verify", r.returncode == 0, r.stderr)
-    before = sha(ckpt)
+    before = cli_test.sha256_of(ckpt)
     verify = [pte, "verify", "-m", big, "-c", ckpt, "-p", params, "--threads", "1"]
     env = dict(os.environ, TMPDIR=tmp)
     proc = subprocess.Popen(verify, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -164,7 +159,7 @@ def killed_exports(pte, work, example):
     proc.kill()
     proc.wait(timeout=60)
     check("killed verify leaves nothing in $TMPDIR", os.listdir(tmp) == [], repr(os.listdir(tmp)))
-    check("killed verify leaves the checkpoint as it was", sha(ckpt) == before)
+    check("killed verify leaves the checkpoint as it was", cli_test.sha256_of(ckpt) == before)
     os.remove(big)
     os.remove(ckpt)
 

@@ -5,7 +5,6 @@ file and leave nothing.
 
 Usage: test_tokenizer_packing.py --pte PATH --workdir DIR --example DIR
 """
-import hashlib
 import json
 import os
 import shutil
@@ -40,10 +39,6 @@ def generate(a, model, extra, json_out=True):
     return (json.loads(r.stdout) if json_out else r.stdout), r.stderr
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
 
 def main():
     a, work = cli_test.arguments()
@@ -75,7 +70,7 @@ def main():
             ("tokenizer", tok512)]
     check("provenance: size and SHA-256 of every input",
           [(s["role"], s["path"], s["size"], s["sha256"]) for s in sources] ==
-          [(role, p, os.path.getsize(p), sha256(p)) for role, p in want], repr(sources))
+          [(role, p, os.path.getsize(p), cli_test.sha256_of(p)) for role, p in want], repr(sources))
     check("name and architecture", m.get("general.name") == "stories260K" and m.get("general.architecture") == "llama")
 
     # verify and inspect take --prompt wherever --prompt_ids is taken.

@@ -30,6 +30,14 @@ std::string export_flags_json(const ExportOptions& o) {
   j["dtype"] = dtype_name(o.dtype);
   j["embedding_quantize"] = embedding_quantize_name(o.embedding_quantize);
   j["linear_quantize"] = linear_quantize_name(o.linear_quantize);
+  // Flags the reference does not have, recorded only when given (default files stay as they were).
+  if (!o.quant_overrides.empty()) {
+    j["quant"] = nlohmann::ordered_json::array();
+    for (const QuantOverride& q : o.quant_overrides)
+      j["quant"].push_back(q.pattern + "=" + linear_quantize_name(q.mode));
+  }
+  if (o.quant_search != QuantSearch::None) j["quant_search"] = quant_search_name(o.quant_search);
+  if (!o.calibration.empty()) j["calibration"] = o.calibration;
   j["target_split_size"] = o.target_split_size;
   j["max_splits"] = o.max_splits;
   j["no_graph_breaks"] = !o.graph_breaks;

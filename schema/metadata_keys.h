@@ -44,4 +44,9 @@ inline constexpr const char* kPaddingTokenId = "tokenizer.ggml.padding_token_id"
 inline constexpr const char* kChatTemplate = "tokenizer.chat_template";  // Text, verbatim
 inline constexpr const char* kGenerationConfig = "generation.config";    // Text: JSON object
 
+// Quantization choices beyond the reference's flags (FORMAT.md §4.4)
+inline constexpr const char* kQuantizationPlan = "quantization.plan";  // Text: JSON object, module -> mode
+inline constexpr const char* kCalibrationSha256 = "quantization.calibration.sha256";  // Text: hex
+inline constexpr const char* kCalibrationTokens = "quantization.calibration.tokens";  // IntTensor scalar
+
 }  // namespace pte::meta

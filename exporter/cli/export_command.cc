@@ -21,6 +21,8 @@ struct ExportArgs {
   std::string dtype = "fp16";
   std::string embedding_quantize = "8,0";
   std::string linear_quantize = "c4w";
+  std::vector<std::string> quant;
+  std::string quant_search = "none";
   bool no_graph_breaks = false;
   std::vector<std::string> adapter_words;
 };
@@ -39,6 +41,8 @@ void run_export(ExportArgs& args) {
   o.dtype = *dtype;
   o.embedding_quantize = parse_embedding_quantize(args.embedding_quantize);
   o.linear_quantize = parse_linear_quantize(args.linear_quantize);
+  for (const std::string& q : args.quant) o.quant_overrides.push_back(parse_quant_override(q));
+  o.quant_search = parse_quant_search(args.quant_search);
   o.graph_breaks = !args.no_graph_breaks;
   for (size_t i = 0; i + 2 < args.adapter_words.size(); i += 3)
     o.adapters.push_back({args.adapter_words[i], args.adapter_words[i + 1], args.adapter_words[i + 2]});
@@ -85,6 +89,16 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--dtype", args->dtype, "fp16 or fp32")->capture_default_str();
   cmd->add_option("-E,--embedding_quantize", args->embedding_quantize, "<bits>,<group> or none")->capture_default_str();
   cmd->add_option("--linear_quantize", args->linear_quantize, "c4w, b4w or none")->capture_default_str();
+  cmd->add_option("--quant", args->quant,
+                  "PATTERN=MODE: linears whose Meta module name matches the glob (output, layers.0.*, "
+                  "*.feed_forward.w2) get MODE (c4w, b4w, c8w, none); repeatable, the first match wins")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--quant_search", args->quant_search,
+                  "none (the reference's scales) or mse (each block's scale from a grid, least squared error)")
+      ->capture_default_str();
+  cmd->add_option("--calibration", o.calibration,
+                  "Text file (encoded with --tokenizer) or token-id file ('# pte token ids' first line): "
+                  "weights the mse search's error by each linear's input-channel mean squares");
   cmd->add_option("--target_split_size", o.target_split_size, "Split linears into chunks of about this size")->capture_default_str();
   cmd->add_option("--max_splits", o.max_splits, "Maximum chunks per linear")->capture_default_str();
   cmd->add_flag("--no_graph_breaks", args->no_graph_breaks, "One piece per method instead of three");

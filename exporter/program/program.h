@@ -4,6 +4,7 @@
 // writes; its shape mirrors schema/pte.fbs.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -66,6 +67,9 @@ struct Program {
   std::map<std::string, WeightRecipe> weights;  // by WeightRecipe::key()
   std::map<std::string, MetaValue> metadata;
   std::vector<std::string> log;  // what the builder and passes did, for --verbose and notes
+  // Calibration (--calibration): per linear weight source tensor, the mean square of each input
+  // channel over the calibration tokens; the scale search weights its error by them.
+  std::map<std::string, std::shared_ptr<const std::vector<float>>> importances;
 
   // Registers a recipe (once per key) and returns its key.
   std::string add_weight(WeightRecipe recipe);

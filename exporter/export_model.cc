@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exporter/adapter/lora_adapter.h"
+#include "common/error.h"
 #include "common/regular_file.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/model/model_files.h"
@@ -103,12 +104,14 @@ std::vector<std::string> export_inputs(const ExportOptions& o) {
     inputs.push_back(a.checkpoint);
     inputs.push_back(a.config);
   }
+  inputs.push_back(o.calibration);
   const TokenizerFiles t = tokenizer_files(o);
   for (const std::string& path : {t.tokenizer, t.tokenizer_config, t.generation_config}) inputs.push_back(path);
   return inputs;
 }
 
-ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress) {
+ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress,
+                          const Calibration* calibration) {
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   validate_options(o);
@@ -130,6 +133,12 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   const auto t_open = Clock::now();
   Program program = build_llama_program(params, *checkpoint, o, adapters);
   add_description(program, o, hashes);
+  if (!o.calibration.empty()) {
+    if (!calibration) throw Error("internal: --calibration given but not run");
+    program.importances = calibration->importances;
+    program.metadata[meta::kCalibrationSha256] = TextValue{calibration->sha256};
+    program.metadata[meta::kCalibrationTokens] = int_scalar(calibration->tokens);
+  }
   const auto t_build = Clock::now();
   report.passes = run_pipeline(program, o);
   program.metadata[meta::kExporterVersion] = TextValue{PTE_VERSION_STRING};

@@ -7,6 +7,7 @@
 
 #include "exporter/packer/pack.h"
 #include "exporter/program/export_options.h"
+#include "exporter/program/program.h"
 
 namespace pte {
 
@@ -18,10 +19,18 @@ struct ExportReport {
   double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0;
 };
 
+// What --calibration measured (exporter/calibration/calibration.h).
+struct Calibration {
+  LinearImportances importances;  // by linear weight source tensor
+  std::string sha256;             // of the calibration file, hex
+  int64_t tokens = 0;
+};
+
 // Writes into `output` without committing it (the caller names it, or keeps it unnamed).
+// `calibration` (when options.calibration is given) weights the scale search.
 // Throws pte::Error for invalid options or input.
 ExportReport export_model(const ExportOptions& options, int threads, OutputFile& output,
-                          const PackProgress& progress = {});
+                          const PackProgress& progress = {}, const Calibration* calibration = nullptr);
 
 // Every file the export reads (checkpoint, params, adapters), for checked_output_path.
 std::vector<std::string> export_inputs(const ExportOptions& options);

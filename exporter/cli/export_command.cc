@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "common/error.h"
 #include "exporter/cli/commands.h"
 #include "exporter/cli/human_bytes.h"
 #include "exporter/cli/progress_bar.h"
+#include "exporter/calibration/calibration.h"
 #include "exporter/export_model.h"
 #include "exporter/packer/output_path.h"
 
@@ -49,10 +51,18 @@ void run_export(ExportArgs& args) {
   const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   validate_options(o);
   OutputFile output(checked_output_path(o.output, export_inputs(o)));
+  std::optional<Calibration> calibration;
+  if (!o.calibration.empty()) {
+    calibration = calibrate(o, threads);
+    if (o.verbose)
+      std::fprintf(stderr, "calibration: %lld tokens of %s, %zu linear inputs\n",
+                   static_cast<long long>(calibration->tokens), o.calibration.c_str(), calibration->importances.size());
+  }
   ExportReport report;
   {
     ProgressBar bar("pte export: weights");
-    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); });
+    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); },
+                          calibration ? &*calibration : nullptr);
   }
   output.commit();
   const PackReport& r = report.pack;
@@ -97,8 +107,8 @@ void add_export_command(CLI::App& app) {
                   "none (the reference's scales) or mse (each block's scale from a grid, least squared error)")
       ->capture_default_str();
   cmd->add_option("--calibration", o.calibration,
-                  "Text file (encoded with --tokenizer) or token-id file ('# pte token ids' first line): "
-                  "weights the mse search's error by each linear's input-channel mean squares");
+                  "Calibration tokens: a FILE.ids of token ids, or text encoded with the tokenizer; the mse "
+                  "search then weights its error by each linear's input-channel mean squares");
   cmd->add_option("--target_split_size", o.target_split_size, "Split linears into chunks of about this size")->capture_default_str();
   cmd->add_option("--max_splits", o.max_splits, "Maximum chunks per linear")->capture_default_str();
   cmd->add_flag("--no_graph_breaks", args->no_graph_breaks, "One piece per method instead of three");

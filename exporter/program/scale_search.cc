@@ -38,10 +38,10 @@ float search(const float* x, int64_t n, const float* w, float amax, float refere
   float best = reference;
   double best_err = block_error<kHalf, kWeighted>(x, n, w, reference, qmin, qmax,
                                                   std::numeric_limits<double>::infinity());
-  for (int k = 0; k <= kScaleSearchFactors; ++k) {
-    if (k == 15) continue;  // f = 1: the reference scale, tried first
+  for (int percent = kScaleSearchLowest; percent <= kScaleSearchHighest; ++percent) {
+    if (percent == 100) continue;  // the reference scale, tried first
     if (best_err == 0) break;
-    const float raw = static_cast<float>(static_cast<double>(amax) * (70 + 2 * k) / (100.0 * div));
+    const float raw = static_cast<float>(static_cast<double>(amax) * percent / (100.0 * div));
     const float s = std::max(to_model_dtype<kHalf>(raw), eps);
     if (s == best) continue;
     const double err = block_error<kHalf, kWeighted>(x, n, w, s, qmin, qmax, best_err);

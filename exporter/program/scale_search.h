@@ -3,8 +3,9 @@
 // takes the scale of a fixed candidate grid that minimises its squared reconstruction error
 // under the file's dequantization rule (FORMAT.md §5), optionally weighted per input column by
 // calibration importances (the mean square of each input channel of the linear).
-//   candidates: the reference scale first, then max(T(amax · f / d), smallest normal of T) for
-//               f = (70 + 2k) / 100, k = 0..20 (0.70 .. 1.10 in steps of 0.02, 1.00 skipped)
+//   candidates: the reference scale first, then max(T(float(amax · p / (100 d))), smallest normal
+//               of T) for p = 50, 51, .., 120 except 100 (factors 0.50 .. 1.20 in steps of 0.01;
+//               amax · p / (100 d) computed in float64, then rounded to float32 and to T)
 //   codes:      q = clamp(round_half_even(T(x × T(1 / s))), qmin, qmax)  (the reference coding)
 //   error:      Σ w_i (x_i − T(q_i × s))², in float64, w_i = 1 without importances
 // The first candidate with the smallest error wins (ties keep the reference scale), so the
@@ -25,7 +26,8 @@ struct ScaleSearch {
   float block_scale(const float* x, int64_t n, int64_t column, float amax, float reference) const;
 };
 
-// Number of candidate factors besides the reference scale (the grid above).
-inline constexpr int kScaleSearchFactors = 20;
+// The grid's factors in percent of the reference scale (the grid above).
+inline constexpr int kScaleSearchLowest = 50;
+inline constexpr int kScaleSearchHighest = 120;
 
 }  // namespace pte

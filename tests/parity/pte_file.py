@@ -22,10 +22,10 @@ import torch
 MAGIC = b"PTEPACK\0"
 FLOAT_DTYPES = {"fp32": (torch.float32, np.float32, 4), "fp16": (torch.float16, np.float16, 2)}
 
-# name:dtype[:rowsA-B][:q<bits>g<group>][:scales]
+# name:dtype[:rowsA-B][:q<bits>g<group>[mse|mse_w]][:scales]  (mse: scales searched, _w: weighted)
 KEY_RE = re.compile(r"^(?P<name>[^:]+):(?P<dtype>fp16|fp32|bf16)"
                     r"(?::rows(?P<r0>\d+)-(?P<r1>\d+))?"
-                    r"(?::q(?P<bits>\d+)g(?P<group>\d+))?"
+                    r"(?::q(?P<bits>\d+)g(?P<group>\d+)(?P<search>mse_w|mse)?)?"
                     r"(?P<scales>:scales)?$")
 
 
@@ -40,6 +40,7 @@ def parse_key(key):
                 rows=(int(d["r0"]), int(d["r1"])) if d["r0"] is not None else None,
                 bits=int(d["bits"]) if d["bits"] else None,
                 group=int(d["group"]) if d["group"] is not None else None,
+                search=d["search"],
                 scales=bool(d["scales"]))
 
 

@@ -3,13 +3,15 @@
 // takes the scale of a fixed candidate grid that minimises its squared reconstruction error
 // under the file's dequantization rule (FORMAT.md §5), optionally weighted per input column by
 // calibration importances (the mean square of each input channel of the linear).
-//   candidates: the reference scale first, then max(T(float(amax · p / (100 d))), smallest normal
-//               of T) for p = 50, 51, .., 120 except 100 (factors 0.50 .. 1.20 in steps of 0.01;
-//               amax · p / (100 d) computed in float64, then rounded to float32 and to T)
+//   candidates: the reference scale first, then s(p) = max(T(float(amax · p / (100 d))), smallest
+//               normal of T) (amax · p / (100 d) in float64, rounded to float32, then to T) for
+//               p = 70, 75, .., 110 (factors 0.70 .. 1.10; p = 100 is the reference), then the
+//               p within ±2 of the best so far, in the order p−1, p+1, p−2, p+2 (steps of 0.01)
 //   codes:      q = clamp(round_half_even(T(x × T(1 / s))), qmin, qmax)  (the reference coding)
 //   error:      Σ w_i (x_i − T(q_i × s))², in float64, w_i = 1 without importances
-// The first candidate with the smallest error wins (ties keep the reference scale), so the
-// error is never larger than the reference's. Per block, so thread-count independent.
+// A candidate replaces the best only with a strictly smaller error (ties keep the earlier one,
+// the reference scale first), so the error is never larger than the reference's. The error is
+// summed in a fixed order (8 lanes), so it does not depend on the CPU or the thread count.
 #include <cstdint>
 
 #include "common/dtype.h"
@@ -27,7 +29,9 @@ struct ScaleSearch {
 };
 
 // The grid's factors in percent of the reference scale (the grid above).
-inline constexpr int kScaleSearchLowest = 50;
-inline constexpr int kScaleSearchHighest = 120;
+inline constexpr int kScaleSearchLowest = 70;
+inline constexpr int kScaleSearchHighest = 110;
+inline constexpr int kScaleSearchCoarseStep = 5;
+inline constexpr int kScaleSearchFineReach = 2;
 
 }  // namespace pte

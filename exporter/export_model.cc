@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "exporter/adapter/lora_adapter.h"
+#include "common/error.h"
 #include "common/regular_file.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/model/model_files.h"
@@ -31,6 +32,14 @@ std::string export_flags_json(const ExportOptions& o) {
   j["dtype"] = dtype_name(o.dtype);
   j["embedding_quantize"] = embedding_quantize_name(o.embedding_quantize);
   j["linear_quantize"] = linear_quantize_name(o.linear_quantize);
+  // Flags the reference does not have, recorded only when given (default files stay as they were).
+  if (!o.quant_overrides.empty()) {
+    j["quant"] = nlohmann::ordered_json::array();
+    for (const QuantOverride& q : o.quant_overrides)
+      j["quant"].push_back(q.pattern + "=" + linear_quantize_name(q.mode));
+  }
+  if (o.quant_search != QuantSearch::None) j["quant_search"] = quant_search_name(o.quant_search);
+  if (!o.calibration.empty()) j["calibration"] = o.calibration;
   j["target_split_size"] = o.target_split_size;
   j["max_splits"] = o.max_splits;
   j["no_graph_breaks"] = !o.graph_breaks;
@@ -96,6 +105,7 @@ std::vector<std::string> export_inputs(const ExportOptions& o) {
     inputs.push_back(a.checkpoint);
     inputs.push_back(a.config);
   }
+  inputs.push_back(o.calibration);
   const TokenizerFiles t = tokenizer_files(o);
   for (const std::string& path : {t.tokenizer, t.tokenizer_config, t.generation_config}) inputs.push_back(path);
   return inputs;
@@ -126,7 +136,7 @@ std::string padded_quality_report(const std::string& json) {
 }
 
 ExportReport export_model(const ExportOptions& o, int threads, OutputFile& output, const PackProgress& progress,
-                          const MeasureQuality& measure) {
+                          const Calibration* calibration, const MeasureQuality& measure) {
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   ExportReport report;
@@ -141,6 +151,12 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   const auto t_open = Clock::now();
   Program program = build_llama_program(params, *checkpoint, o, model.adapters);
   add_description(program, o, hashes);
+  if (!o.calibration.empty()) {
+    if (!calibration) throw Error("internal: --calibration given but not run");
+    program.importances = calibration->importances;
+    program.metadata[meta::kCalibrationSha256] = TextValue{calibration->sha256};
+    program.metadata[meta::kCalibrationTokens] = int_scalar(calibration->tokens);
+  }
   const auto t_build = Clock::now();
   report.passes = run_pipeline(program, o);
   program.metadata[meta::kExporterVersion] = TextValue{PTE_VERSION_STRING};

@@ -12,6 +12,7 @@
 #include "exporter/model/model_description.h"
 #include "exporter/packer/pack.h"
 #include "exporter/program/export_options.h"
+#include "exporter/program/program.h"
 
 namespace pte {
 
@@ -21,6 +22,13 @@ struct ExportReport {
   std::vector<std::string> notes;     // how the checkpoint was read, what the builder decided
   std::vector<std::string> passes;    // "name: what it changed", in order
   double open_seconds = 0, build_seconds = 0, passes_seconds = 0, pack_seconds = 0, measure_seconds = 0;
+};
+
+// What --calibration measured (exporter/calibration/calibration.h).
+struct Calibration {
+  LinearImportances importances;  // by linear weight source tensor
+  std::string sha256;             // of the calibration file, hex
+  int64_t tokens = 0;
 };
 
 // The inputs of an export, opened and validated: the config (params.json or config.json), the
@@ -42,9 +50,11 @@ OpenedModel open_model(const ExportOptions& options);
 using MeasureQuality = std::function<std::string(const std::string& readable_path)>;
 
 // Writes into `output` without committing it (the caller names it, or keeps it unnamed).
+// `calibration` (when options.calibration is given) weights the scale search.
 // Throws pte::Error for invalid options or input.
 ExportReport export_model(const ExportOptions& options, int threads, OutputFile& output,
-                          const PackProgress& progress = {}, const MeasureQuality& measure = {});
+                          const PackProgress& progress = {}, const Calibration* calibration = nullptr,
+                          const MeasureQuality& measure = {});
 
 // The quality report's text as stored: `json` padded with spaces to meta::kQualityReportBytes
 // (throws when longer).

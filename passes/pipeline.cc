@@ -10,7 +10,8 @@ namespace pte {
 std::vector<Pass> export_pipeline(const ExportOptions& options) {
   std::vector<Pass> passes;
   passes.push_back(kSplitLinearsPass);  // before quantization, with which it commutes
-  if (options.linear_quantize != LinearQuantization::None) passes.push_back(kQuantizeLinearsPass);
+  if (options.linear_quantize != LinearQuantization::None || !options.quant_overrides.empty())
+    passes.push_back(kQuantizeLinearsPass);
   if (options.embedding_quantize) passes.push_back(kQuantizeEmbeddingPass);
   passes.push_back(kGraphBreaksPass);  // last: cuts each method's final graph into pieces
   return passes;

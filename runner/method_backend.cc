@@ -35,7 +35,10 @@ namespace {
 
 class ReferenceBackend : public MethodBackend {
  public:
-  ReferenceBackend(const LoadedProgram& program, std::string_view method) : executor_(program, method) {}
+  ReferenceBackend(const LoadedProgram& program, std::string_view method, LinearInputObserver* observer)
+      : executor_(program, method) {
+    executor_.set_linear_observer(observer);
+  }
   const MethodGraph& graph() const override { return executor_.graph(); }
   std::span<const std::span<const float>> run(std::span<const Tensor* const> inputs, int64_t) override {
     outputs_ = executor_.run(inputs);
@@ -74,7 +77,7 @@ std::shared_ptr<ExecutorResources> make_executor_resources(const ExecutorOptions
 std::unique_ptr<MethodBackend> make_method_backend(const LoadedProgram& program, std::string_view method,
                                                    const ExecutorOptions& options,
                                                    const std::shared_ptr<ExecutorResources>& resources) {
-  if (options.kind == ExecutorKind::Reference) return std::make_unique<ReferenceBackend>(program, method);
+  if (options.kind == ExecutorKind::Reference) return std::make_unique<ReferenceBackend>(program, method, options.linear_observer);
   return std::make_unique<FastBackend>(program, method, resources ? resources : make_executor_resources(options));
 }
 

@@ -12,6 +12,8 @@ namespace pte::runtime {
 
 enum class ExecutorKind { Fast, Reference };
 
+class LinearInputObserver;  // runtime-check/method_executor.h
+
 // "fast" or "reference"; throws pte::Error naming the accepted values otherwise.
 ExecutorKind parse_executor_kind(std::string_view name);
 const char* executor_kind_name(ExecutorKind kind);
@@ -22,6 +24,8 @@ struct ExecutorOptions {
   // Fast executor: the kernels' CPU variant by name ("portable", "avx2", "avx512"); empty: the best
   // this CPU supports.
   std::string cpu_variant;
+  // Reference executor: sees every linear's input (calibration); not owned. Null: none.
+  LinearInputObserver* linear_observer = nullptr;
 };
 
 class MethodBackend {

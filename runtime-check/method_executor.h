@@ -14,6 +14,14 @@
 
 namespace pte::runtime {
 
+// Sees the input x [1, T, K] of every linear as it runs, with the weight constant it is
+// multiplied by (calibration collects input-channel statistics this way).
+class LinearInputObserver {
+ public:
+  virtual ~LinearInputObserver() = default;
+  virtual void linear_input(const GraphValue& weight, const Tensor& x) = 0;
+};
+
 class MethodExecutor {
  public:
   MethodExecutor(const LoadedProgram& program, std::string_view method_name);
@@ -29,12 +37,16 @@ class MethodExecutor {
   // outputs in IOSpec order.
   std::vector<std::shared_ptr<const Tensor>> run(std::span<const Tensor* const> inputs) const;
 
+  // Called before each linear of later runs; null (the default) for none. Not owned.
+  void set_linear_observer(LinearInputObserver* observer) { observer_ = observer; }
+
  private:
   using Environment = std::unordered_map<std::string, std::shared_ptr<const Tensor>>;
   void run_piece(size_t index, Environment& env) const;
 
   const LoadedProgram& program_;
   MethodGraph graph_;
+  LinearInputObserver* observer_ = nullptr;
 };
 
 }  // namespace pte::runtime

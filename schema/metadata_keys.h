@@ -28,7 +28,7 @@ inline constexpr const char* kRopeScaling = "rope_scaling";  // Text: JSON, the 
 inline constexpr const char* kBosId = "bos_id";              // from params.json bos_idx / config.json
 inline constexpr const char* kEosIds = "eos_ids";            // IntTensor [n], from eos_idx / config.json
 
-// Quality measured at export (FORMAT.md §4.4): Text, a JSON object padded with spaces to
+// Quality measured at export (FORMAT.md §4.5): Text, a JSON object padded with spaces to
 // kQualityReportBytes (the container is sized before the file exists to be measured).
 inline constexpr const char* kQualityReport = "quality.report";
 inline constexpr size_t kQualityReportBytes = 1024;
@@ -48,5 +48,10 @@ inline constexpr const char* kEosTokenIds = "tokenizer.eos_token_ids";       // 
 inline constexpr const char* kPaddingTokenId = "tokenizer.ggml.padding_token_id";
 inline constexpr const char* kChatTemplate = "tokenizer.chat_template";  // Text, verbatim
 inline constexpr const char* kGenerationConfig = "generation.config";    // Text: JSON object
+
+// Quantization choices beyond the reference's flags (FORMAT.md §4.4)
+inline constexpr const char* kQuantizationPlan = "quantization.plan";  // Text: JSON object, module -> mode
+inline constexpr const char* kCalibrationSha256 = "quantization.calibration.sha256";  // Text: hex
+inline constexpr const char* kCalibrationTokens = "quantization.calibration.tokens";  // IntTensor scalar
 
 }  // namespace pte::meta

@@ -11,6 +11,7 @@
 #include "exporter/cli/commands.h"
 #include "exporter/cli/human_bytes.h"
 #include "exporter/cli/progress_bar.h"
+#include "exporter/calibration/calibration.h"
 #include "exporter/export_model.h"
 #include "exporter/cli/token_ids.h"
 #include "exporter/packer/output_path.h"
@@ -27,6 +28,8 @@ struct ExportArgs {
   std::string dtype = "fp16";
   std::string embedding_quantize = "8,0";
   std::string linear_quantize = "c4w";
+  std::vector<std::string> quant;
+  std::string quant_search = "none";
   bool no_graph_breaks = false;
   std::vector<std::string> adapter_words;
   bool report = false;  // measure the file against its checkpoint and store the figures
@@ -55,6 +58,8 @@ void run_export(ExportArgs& args) {
   o.dtype = *dtype;
   o.embedding_quantize = parse_embedding_quantize(args.embedding_quantize);
   o.linear_quantize = parse_linear_quantize(args.linear_quantize);
+  for (const std::string& q : args.quant) o.quant_overrides.push_back(parse_quant_override(q));
+  o.quant_search = parse_quant_search(args.quant_search);
   o.graph_breaks = !args.no_graph_breaks;
   for (size_t i = 0; i + 2 < args.adapter_words.size(); i += 3)
     o.adapters.push_back({args.adapter_words[i], args.adapter_words[i + 1], args.adapter_words[i + 2]});
@@ -65,6 +70,13 @@ void run_export(ExportArgs& args) {
   const std::vector<int32_t> report_ids =
       args.report_prompt_ids.empty() ? std::vector<int32_t>{} : parse_token_ids(args.report_prompt_ids, "--report_prompt_ids");
   OutputFile output(checked_output_path(o.output, export_inputs(o)));
+  std::optional<Calibration> calibration;
+  if (!o.calibration.empty()) {
+    calibration = calibrate(o, threads);
+    if (o.verbose)
+      std::fprintf(stderr, "calibration: %lld tokens of %s, %zu linear inputs\n",
+                   static_cast<long long>(calibration->tokens), o.calibration.c_str(), calibration->importances.size());
+  }
   ExportReport report;
   std::optional<ParityReport> quality;
   MeasureQuality measure;
@@ -84,7 +96,8 @@ void run_export(ExportArgs& args) {
     };
   {
     ProgressBar bar("pte export: weights");
-    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); }, measure);
+    report = export_model(o, threads, output, [&bar](size_t done, size_t total) { bar.update(done, total); },
+                          calibration ? &*calibration : nullptr, measure);
   }
   output.commit();
   const PackReport& r = report.pack;
@@ -124,6 +137,16 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--dtype", args->dtype, "fp16 or fp32")->capture_default_str();
   cmd->add_option("-E,--embedding_quantize", args->embedding_quantize, "<bits>,<group> or none")->capture_default_str();
   cmd->add_option("--linear_quantize", args->linear_quantize, "c4w, b4w or none")->capture_default_str();
+  cmd->add_option("--quant", args->quant,
+                  "PATTERN=MODE: linears whose Meta module name matches the glob (output, layers.0.*, "
+                  "*.feed_forward.w2) get MODE (c4w, b4w, c8w, none); repeatable, the first match wins")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--quant_search", args->quant_search,
+                  "none (the reference's scales) or mse (each block's scale from a grid, least squared error)")
+      ->capture_default_str();
+  cmd->add_option("--calibration", o.calibration,
+                  "Calibration tokens: a FILE.ids of token ids, or text encoded with the tokenizer; the mse "
+                  "search then weights its error by each linear's input-channel mean squares");
   cmd->add_option("--target_split_size", o.target_split_size, "Split linears into chunks of about this size")->capture_default_str();
   cmd->add_option("--max_splits", o.max_splits, "Maximum chunks per linear")->capture_default_str();
   cmd->add_flag("--no_graph_breaks", args->no_graph_breaks, "One piece per method instead of three");

@@ -43,4 +43,21 @@ std::optional<LinearModule> module_from_hf_name(std::string_view name) {
   return std::nullopt;
 }
 
+std::string meta_linear_name(std::string_view weight) {
+  std::string_view rest = weight;
+  if (rest.starts_with("model.")) rest.remove_prefix(6);
+  if (rest.starts_with("layers.") && rest.ends_with(".weight")) {
+    rest.remove_prefix(7);
+    const size_t dot = rest.find('.');
+    if (dot != std::string_view::npos && dot > 0) {
+      const std::string layer(rest.substr(0, dot));
+      const std::string_view module = rest.substr(dot + 1, rest.size() - dot - 1 - 7);
+      for (LinearModule m : kLinearModules)
+        if (module == meta_module_name(m) || module == std::string(hf_block_name(m)) + "." + hf_module_name(m))
+          return "layers." + layer + "." + meta_module_name(m);
+    }
+  }
+  return "output";
+}
+
 }  // namespace pte

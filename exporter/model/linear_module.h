@@ -2,6 +2,7 @@
 // The seven linears of a Llama block, and their names in Meta layout (`attention.wq` under
 // `layers.N.`) and in Hugging Face / PEFT layout (`self_attn.q_proj` under `model.layers.N.`).
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace pte {
@@ -19,5 +20,8 @@ const char* hf_module_name(LinearModule m);
 // "self_attn" or "mlp": the HF block that holds the module.
 const char* hf_block_name(LinearModule m);
 std::optional<LinearModule> module_from_hf_name(std::string_view name);
+// The Meta module name of the linear whose weight is checkpoint tensor `weight` (either layout):
+// "layers.N.attention.wq", ...; any other tensor a linear reads is the output head: "output".
+std::string meta_linear_name(std::string_view weight);
 
 }  // namespace pte

@@ -107,26 +107,6 @@ OutputFile::OutputFile(const std::string& destination, Naming naming)
   ::fchmod(fd_, creation_mode());  // mkstemp makes 0600
 }
 
-OutputFile OutputFile::unnamed(const std::string& folder) {
-  OutputFile f;
-  f.folder_ = folder;
-  f.fd_ = ::open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (f.fd_ >= 0) return f;
-  // No O_TMPFILE here: create a named file and remove its name at once; the open descriptor
-  // keeps the data.
-  std::vector<char> tmpl;
-  const std::string pattern = folder + "/pte-unnamed-XXXXXX";
-  tmpl.assign(pattern.begin(), pattern.end());
-  tmpl.push_back('\0');
-  BlockedSignals hold;
-  f.fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (f.fd_ < 0)
-    throw Error(folder + ": cannot create a temporary file (set TMPDIR to a writable folder): " +
-                std::strerror(errno));
-  ::unlink(tmpl.data());
-  return f;
-}
-
 OutputFile::OutputFile(OutputFile&& other) noexcept
     : destination_(std::move(other.destination_)),
       folder_(std::move(other.folder_)),

@@ -6,8 +6,6 @@
 //   SIGKILL, a crash or a full disk leave nothing (and the previous file intact).
 // - Elsewhere, a named temporary file next to the destination, removed by the destructor on
 //   every error path and by a handler for SIGINT, SIGTERM and SIGHUP (only SIGKILL can leave it).
-// unnamed() makes a file that never gets a name (pte verify's reference): it is read back
-// through readable_path() and disappears when the last descriptor or mapping of it closes.
 #include <cstdint>
 #include <string>
 
@@ -18,7 +16,6 @@ class OutputFile {
   enum class Naming { Auto, NamedTemporary };  // NamedTemporary: the fallback, forced (tests)
 
   explicit OutputFile(const std::string& destination, Naming naming = Naming::Auto);
-  static OutputFile unnamed(const std::string& folder);
   ~OutputFile();  // removes the temporary file unless committed
   OutputFile(OutputFile&& other) noexcept;
   OutputFile(const OutputFile&) = delete;
@@ -34,8 +31,7 @@ class OutputFile {
   std::string readable_path() const;
 
  private:
-  OutputFile() = default;
-  std::string destination_;  // empty for unnamed()
+  std::string destination_;
   std::string folder_;
   std::string temp_path_;    // empty while the file has no name
   int fd_ = -1;

@@ -68,18 +68,7 @@ AdapterSpec adapter_spec(const ParityRequest& r, const runtime::LoadedProgram& f
 // and NAME).
 std::unique_ptr<ReferenceProgram> build_reference(const ParityRequest& r, const runtime::LoadedProgram& file,
                                                   const ExportShape& shape, const std::optional<AdapterSpec>& adapter) {
-  ExportOptions o;
-  o.checkpoint = r.checkpoint;
-  o.params = r.params;
-  o.max_context_len = shape.max_context_len;
-  o.input_len = shape.input_len;
-  o.dtype = DType::F32;
-  o.embedding_quantize = std::nullopt;
-  o.linear_quantize = LinearQuantization::None;
-  o.target_split_size = std::numeric_limits<int64_t>::max();  // nothing splits
-  o.max_splits = 1;
-  o.graph_breaks = false;
-  o.threads = r.threads;
+  ExportOptions o = reference_options(r.checkpoint, r.params, shape.max_context_len, shape.input_len, r.threads);
   if (adapter) o.adapters = {*adapter};
   try {
     return std::make_unique<ReferenceProgram>(o);

@@ -1,6 +1,6 @@
 #pragma once
 // The quality report `pte export --report` stores in a file (metadata quality.report, FORMAT.md
-// §4.4): the parity check's figures, the protocol that gives them (method, prompt, positions,
+// §4.5): the parity check's figures, the protocol that gives them (method, prompt, positions,
 // continuation), and the bits per weight of the method measured. `pte verify` run with the same
 // protocol reproduces the figures exactly; `pte inspect` shows them.
 #include <optional>

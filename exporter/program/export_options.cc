@@ -35,10 +35,52 @@ LinearQuantization parse_linear_quantize(const std::string& text) {
   throw Error("--linear_quantize: expected c4w, b4w or none, found '" + text + "'");
 }
 
+QuantOverride parse_quant_override(const std::string& text) {
+  const size_t eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--quant: expected PATTERN=MODE (e.g. output=c8w or 'layers.0.*=none'), found '" + text + "'");
+  const std::string mode = text.substr(eq + 1);
+  QuantOverride o{text.substr(0, eq), LinearQuantization::None};
+  if (mode == "c8w") o.mode = LinearQuantization::C8W;
+  else if (mode == "c4w" || mode == "b4w" || mode == "none") o.mode = parse_linear_quantize(mode);
+  else throw Error("--quant " + text + ": mode must be c4w, b4w, c8w or none, found '" + mode + "'");
+  return o;
+}
+
+QuantSearch parse_quant_search(const std::string& text) {
+  if (text == "none") return QuantSearch::None;
+  if (text == "mse") return QuantSearch::Mse;
+  throw Error("--quant_search: expected none or mse, found '" + text + "'");
+}
+
+const char* quant_search_name(QuantSearch s) { return s == QuantSearch::Mse ? "mse" : "none"; }
+
+bool glob_match(std::string_view pattern, std::string_view name) {
+  // Iterative matching with one backtrack point: the last `*` seen.
+  size_t p = 0, n = 0, star = std::string_view::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 const char* linear_quantize_name(LinearQuantization q) {
   switch (q) {
     case LinearQuantization::C4W: return "c4w";
     case LinearQuantization::B4W: return "b4w";
+    case LinearQuantization::C8W: return "c8w";
     default: return "none";
   }
 }
@@ -65,6 +107,8 @@ void validate_options(const ExportOptions& o) {
     throw Error(std::string("--dtype must be fp16 or fp32, found ") + dtype_name(o.dtype));
   if (o.target_split_size < 1) throw Error("--target_split_size must be at least 1");
   if (o.blocks_per_piece < 0) throw Error("--blocks_per_piece must be 0 (one piece for all blocks) or positive");
+  if (!o.calibration.empty() && o.quant_search != QuantSearch::Mse)
+    throw Error("--calibration weights the scale search's error; it needs --quant_search mse");
   if (o.blocks_per_piece > 0 && !o.graph_breaks)
     throw Error("--blocks_per_piece cuts the blocks into pieces; it cannot be combined with --no_graph_breaks");
 }

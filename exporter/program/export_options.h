@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/dtype.h"
@@ -15,7 +16,17 @@ struct EmbeddingQuantization {
   int64_t group = 0;  // 0: one scale per row
 };
 
-enum class LinearQuantization { None, C4W, B4W };
+// C8W (8-bit, one scale per output row) is reached only through --quant overrides.
+enum class LinearQuantization { None, C4W, B4W, C8W };
+
+enum class QuantSearch { None, Mse };  // --quant_search (scale_search.h)
+
+// --quant PATTERN=MODE: linears whose Meta module name (`output`, `layers.0.attention.wq`)
+// matches the glob PATTERN (`*` any run of characters, `?` one) get MODE; first match wins.
+struct QuantOverride {
+  std::string pattern;
+  LinearQuantization mode;
+};
 
 struct ExportOptions {
   std::string checkpoint;
@@ -26,6 +37,9 @@ struct ExportOptions {
   DType dtype = DType::F16;
   std::optional<EmbeddingQuantization> embedding_quantize = EmbeddingQuantization{};
   LinearQuantization linear_quantize = LinearQuantization::C4W;
+  std::vector<QuantOverride> quant_overrides;
+  QuantSearch quant_search = QuantSearch::None;
+  std::string calibration;  // --calibration FILE (calibration.h); needs --quant_search mse
   int64_t target_split_size = 1024;
   int64_t max_splits = 8;
   bool graph_breaks = true;
@@ -41,6 +55,12 @@ struct ExportOptions {
 std::optional<EmbeddingQuantization> parse_embedding_quantize(const std::string& text);
 LinearQuantization parse_linear_quantize(const std::string& text);
 const char* linear_quantize_name(LinearQuantization q);
+// "PATTERN=MODE" with MODE one of c4w, b4w, c8w, none.
+QuantOverride parse_quant_override(const std::string& text);
+QuantSearch parse_quant_search(const std::string& text);
+const char* quant_search_name(QuantSearch s);
+// Glob match over a whole name: `*` any run of characters (dots included), `?` one character.
+bool glob_match(std::string_view pattern, std::string_view name);
 std::string embedding_quantize_name(const std::optional<EmbeddingQuantization>& q);
 
 // Documented bounds of the flags (README). Method I/O must also fit the format's tensor bound

@@ -4,6 +4,7 @@
 // writes; its shape mirrors schema/pte.fbs.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -61,11 +62,16 @@ struct BytesTensor {  // stored as a blob named by the metadata key
 };
 using MetaValue = std::variant<IntTensor, TextValue, BytesTensor>;
 
+// Per linear weight source tensor: the mean square of each input channel over the calibration
+// tokens (--calibration); the scale search weights its error by them.
+using LinearImportances = std::map<std::string, std::shared_ptr<const std::vector<float>>>;
+
 struct Program {
   std::vector<Method> methods;
   std::map<std::string, WeightRecipe> weights;  // by WeightRecipe::key()
   std::map<std::string, MetaValue> metadata;
   std::vector<std::string> log;  // what the builder and passes did, for --verbose and notes
+  LinearImportances importances;  // from --calibration; empty without
 
   // Registers a recipe (once per key) and returns its key.
   std::string add_weight(WeightRecipe recipe);

@@ -7,6 +7,7 @@
 
 #include "common/float16.h"
 #include "common/vector_clones.h"
+#include "exporter/program/scale_search.h"
 
 namespace pte {
 namespace {
@@ -31,14 +32,16 @@ void store_scale(uint8_t* scales, int64_t index, float scale) {
 // Codes of one block into q[0..n); false when the block holds inf or nan.
 template <bool kHalf>
 [[gnu::always_inline]] inline bool quantize_block(const float* x, int64_t n, float div, float qmin, float qmax,
-                                                  float eps, int8_t* q, float& scale_out) {
+                                                  float eps, int8_t* q, float& scale_out,
+                                                  const ScaleSearch* search, int64_t column) {
   // max(|min(min, 0)|, max(max, 0)) is the largest magnitude; as integers, the bits of
   // non-negative floats order like the floats, and inf/nan sort above every finite value.
   uint32_t largest = 0;
   for (int64_t i = 0; i < n; ++i) largest = std::max(largest, float_bits(x[i]) & 0x7fffffffu);
   if (largest >= 0x7f800000u) return false;
   const float amax = bits_float(largest);
-  const float scale = std::max(to_model_dtype<kHalf>(amax / div), eps);
+  float scale = std::max(to_model_dtype<kHalf>(amax / div), eps);
+  if (search) scale = search->block_scale(x, n, column, amax, scale);
   const float recip = to_model_dtype<kHalf>(1.0f / scale);
   for (int64_t i = 0; i < n; ++i) {
     // |y| <= amax * recip is about 8 or 128, far inside round_half_even_small's range.
@@ -62,7 +65,8 @@ template <bool kHalf>
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t b = 0; b < blocks_per_row; ++b) {
       float scale;
-      if (!quantize_block<kHalf>(values + r * cols + b * group, group, div, qmin, qmax, eps, q.data(), scale))
+      if (!quantize_block<kHalf>(values + r * cols + b * group, group, div, qmin, qmax, eps, q.data(), scale,
+                                  layout.search, b * group))
         return false;
       store_scale<kHalf>(scales, (first_row + r) * blocks_per_row + b, scale);
       const int64_t base = (first_row + r) * cols + b * group;

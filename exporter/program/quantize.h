@@ -10,10 +10,13 @@
 
 namespace pte {
 
+struct ScaleSearch;
+
 struct QuantizedLayout {
   int bits;        // 4 or 8
   int64_t group;   // block length along a row; 0 means the whole row
   DType dtype;     // T: F16 or F32 (the scales' dtype)
+  const ScaleSearch* search = nullptr;  // when set, it picks each block's scale (scale_search.h)
 };
 
 // Quantizes `rows` rows of `cols` values (already exact values of T, given as float).

@@ -9,6 +9,7 @@
 #include "common/vector_clones.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/program/quantize.h"
+#include "exporter/program/scale_search.h"
 
 namespace pte {
 namespace {
@@ -26,6 +27,7 @@ struct StepKey {
   }
   void operator()(const QuantizeStep& s) const {
     key.append("q").append(std::to_string(s.bits)).append("g").append(std::to_string(s.group));
+    if (s.search) key.append(s.importance ? "mse_w" : "mse");
   }
 };
 
@@ -159,6 +161,16 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     }
   }
   QuantizedLayout layout{quant ? quant->bits : 0, quant ? quant->group : 0, model_dtype};
+  ScaleSearch search{layout.bits, model_dtype, nullptr};
+  if (quant && quant->search) {
+    if (quant->importance) {
+      if (static_cast<int64_t>(quant->importance->size()) != cols)
+        throw Error("internal: recipe " + recipe.key() + " has " + std::to_string(quant->importance->size()) +
+                    " importances for " + std::to_string(cols) + " columns");
+      search.importance = quant->importance->data();
+    }
+    layout.search = &search;
+  }
   if (quant) {
     if (quant->group && cols % quant->group != 0)
       throw Error("internal: recipe " + recipe.key() + " groups do not divide " + std::to_string(cols));

@@ -5,6 +5,7 @@
 // recipes one at a time on worker threads, reading the source through its mmap view.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -43,6 +44,9 @@ struct RotateHalfToInterleavedStep {
 struct QuantizeStep {
   int bits;       // 4 or 8
   int64_t group;  // 0: one scale per row; else consecutive elements along the last axis
+  bool search = false;  // each block's scale chosen by scale_search.h instead of the reference's
+  // With `search`: one error weight per column (calibration importances); null: unweighted.
+  std::shared_ptr<const std::vector<float>> importance = nullptr;
 };
 
 using WeightStep = std::variant<CastStep, SliceRowsStep, RotateHalfToInterleavedStep, QuantizeStep>;

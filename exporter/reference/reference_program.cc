@@ -61,6 +61,23 @@ void set_constant_dtype(Graph& graph, const std::string& weight, DType dtype) {
 
 }  // namespace
 
+ExportOptions reference_options(const std::string& checkpoint, const std::string& params, int64_t max_context_len,
+                                int64_t input_len, int threads) {
+  ExportOptions o;
+  o.checkpoint = checkpoint;
+  o.params = params;
+  o.max_context_len = max_context_len;
+  o.input_len = input_len;
+  o.dtype = DType::F32;
+  o.embedding_quantize = std::nullopt;
+  o.linear_quantize = LinearQuantization::None;
+  o.target_split_size = std::numeric_limits<int64_t>::max();  // nothing splits
+  o.max_splits = 1;
+  o.graph_breaks = false;
+  o.threads = threads;
+  return o;
+}
+
 uint64_t ReferenceProgram::computed_bytes() const {
   uint64_t total = 0;
   for (const auto& c : computed_) total += c.size();

@@ -15,6 +15,10 @@
 
 namespace pte {
 
+// The options of a float32 reference: fp32, unquantized, unsplit, one piece per method.
+ExportOptions reference_options(const std::string& checkpoint, const std::string& params, int64_t max_context_len,
+                                int64_t input_len, int threads);
+
 class ReferenceProgram {
  public:
   // Throws pte::Error for invalid options or input, as export would.

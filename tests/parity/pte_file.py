@@ -19,10 +19,10 @@ import schema_path  # noqa: F401  (puts pte_reader and the generated schema modu
 import pte_reader
 
 
-# name:dtype[:rowsA-B][:q<bits>g<group>][:scales]
+# name:dtype[:rowsA-B][:q<bits>g<group>[mse|mse_w]][:scales]  (mse: scales searched, _w: weighted)
 KEY_RE = re.compile(r"^(?P<name>[^:]+):(?P<dtype>fp16|fp32|bf16)"
                     r"(?::rows(?P<r0>\d+)-(?P<r1>\d+))?"
-                    r"(?::q(?P<bits>\d+)g(?P<group>\d+))?"
+                    r"(?::q(?P<bits>\d+)g(?P<group>\d+)(?P<search>mse_w|mse)?)?"
                     r"(?P<scales>:scales)?$")
 
 
@@ -37,6 +37,7 @@ def parse_key(key):
                 rows=(int(d["r0"]), int(d["r1"])) if d["r0"] is not None else None,
                 bits=int(d["bits"]) if d["bits"] else None,
                 group=int(d["group"]) if d["group"] is not None else None,
+                search=d["search"],
                 scales=bool(d["scales"]))
 
 

@@ -36,6 +36,39 @@ TEST(ExportOptions, ParsesLinearQuantization) {
   EXPECT_THROW(parse_linear_quantize("c8w"), Error);
 }
 
+TEST(ExportOptions, ParsesQuantOverrides) {
+  QuantOverride o = parse_quant_override("layers.0.*=none");
+  EXPECT_EQ(o.pattern, "layers.0.*");
+  EXPECT_EQ(o.mode, LinearQuantization::None);
+  EXPECT_EQ(parse_quant_override("output=c8w").mode, LinearQuantization::C8W);
+  EXPECT_EQ(parse_quant_override("*.feed_forward.w2=b4w").mode, LinearQuantization::B4W);
+  for (const char* bad : {"output", "=c4w", "output=c2w", "output="}) EXPECT_THROW(parse_quant_override(bad), Error) << bad;
+  EXPECT_EQ(parse_quant_search("mse"), QuantSearch::Mse);
+  EXPECT_EQ(parse_quant_search("none"), QuantSearch::None);
+  EXPECT_THROW(parse_quant_search("gptq"), Error);
+}
+
+TEST(ExportOptions, GlobMatchesWholeModuleNames) {
+  EXPECT_TRUE(glob_match("output", "output"));
+  EXPECT_FALSE(glob_match("output", "output2"));
+  EXPECT_TRUE(glob_match("layers.0.*", "layers.0.attention.wq"));
+  EXPECT_FALSE(glob_match("layers.0.*", "layers.10.attention.wq"));
+  EXPECT_TRUE(glob_match("*.feed_forward.w2", "layers.3.feed_forward.w2"));
+  EXPECT_FALSE(glob_match("*.feed_forward.w2", "layers.3.feed_forward.w3"));
+  EXPECT_TRUE(glob_match("layers.?.attention.w?", "layers.7.attention.wk"));
+  EXPECT_TRUE(glob_match("*", "output"));
+  EXPECT_TRUE(glob_match("**w*1", "layers.1.feed_forward.w1"));
+  EXPECT_FALSE(glob_match("", "output"));
+}
+
+TEST(ExportOptions, CalibrationNeedsTheSearch) {
+  ExportOptions o;
+  o.calibration = "calibration.txt";
+  EXPECT_THROW(validate_options(o), Error);
+  o.quant_search = QuantSearch::Mse;
+  EXPECT_NO_THROW(validate_options(o));
+}
+
 ExportOptions float_options() {
   ExportOptions o;
   o.embedding_quantize = std::nullopt;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "exporter/model/linear_module.h"
 #include "exporter/program/llama_builder.h"
 #include "tiny_llama.h"
 
@@ -41,6 +42,35 @@ TEST(QuantizeWeights, C4wMakesEveryLinearInt4PerRow) {
   EXPECT_EQ(p.weights.at(wq.weight).blob_keys(), (std::vector<std::string>{wq.weight, wq.scales}));
   // Norms and the embedding stay float.
   EXPECT_EQ(weight_of(p.methods[0].graph, "embedding", "embedding_out").dtype, DType::F16);
+}
+
+TEST(QuantizeWeights, OverridesPickTheModeByMetaModuleNameFirstMatchWins) {
+  ExportOptions o = quant_options(LinearQuantization::C4W, std::nullopt);
+  o.quant_overrides = {parse_quant_override("output=c8w"), parse_quant_override("layers.0.*=none"),
+                       parse_quant_override("layers.0.attention.wq=c8w")};  // shadowed by layers.0.*
+  Program p = build_tiny("overrides", o);
+  kQuantizeLinearsPass.run(p, o);
+  const Graph& g = p.methods[0].graph;
+  EXPECT_EQ(weight_of(g, "linear", "logits").weight, "output.weight:fp16:q8g0");
+  EXPECT_EQ(weight_of(g, "linear", "layers.0.q").dtype, DType::F16);
+  EXPECT_EQ(weight_of(g, "linear", "layers.1.q").weight, "layers.1.attention.wq.weight:fp16:q4g0");
+  ASSERT_TRUE(p.metadata.count("quantization.plan"));
+  const std::string plan = std::get<TextValue>(p.metadata.at("quantization.plan")).text;
+  EXPECT_NE(plan.find("\"output\":{\"mode\":\"c8w\""), std::string::npos) << plan;
+  EXPECT_NE(plan.find("\"layers.0.attention.wq\":{\"mode\":\"none\""), std::string::npos) << plan;
+
+  o.quant_overrides = {parse_quant_override("layers.7.*=c8w")};
+  Program q = build_tiny("overrides_unmatched", o);
+  EXPECT_THROW(kQuantizeLinearsPass.run(q, o), Error);
+}
+
+TEST(QuantizeWeights, MetaLinearNamesOfBothLayouts) {
+  EXPECT_EQ(meta_linear_name("layers.3.feed_forward.w2.weight"), "layers.3.feed_forward.w2");
+  EXPECT_EQ(meta_linear_name("model.layers.3.mlp.down_proj.weight"), "layers.3.feed_forward.w2");
+  EXPECT_EQ(meta_linear_name("model.layers.0.self_attn.q_proj.weight"), "layers.0.attention.wq");
+  EXPECT_EQ(meta_linear_name("output.weight"), "output");
+  EXPECT_EQ(meta_linear_name("lm_head.weight"), "output");
+  EXPECT_EQ(meta_linear_name("model.embed_tokens.weight"), "output");  // a tied head
 }
 
 TEST(QuantizeWeights, B4wLeavesInputsThatAreNotMultiplesOf32InFloatAndSaysSo) {

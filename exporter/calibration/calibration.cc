@@ -1,0 +1,157 @@
+#include "exporter/calibration/calibration.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "common/error.h"
+#include "common/regular_file.h"
+#include "common/sha256.h"
+#include "exporter/reference/reference_program.h"
+#include "exporter/tokenizer/tokenizer_files.h"
+#include "runner/runner.h"
+#include "runtime-check/method_executor.h"
+#include "schema/metadata_keys.h"
+#include "tokenizers/tokenizer.h"
+
+namespace pte {
+namespace {
+
+constexpr size_t kMaxCalibrationBytes = size_t{64} << 20;
+
+std::string read_file(const std::string& path) {
+  RegularFile f(path);
+  if (f.size() > kMaxCalibrationBytes)
+    throw Error(path + ": a calibration file is at most 64 MiB, found " + std::to_string(f.size()) + " bytes");
+  std::string bytes(f.size(), '\0');
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(f.fd(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (n <= 0) throw Error(path + ": read failed");
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+std::vector<int32_t> parse_ids(const std::string& path, const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  auto separator = [](char c) { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (i < text.size()) {
+    if (separator(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && !separator(text[end])) ++end;
+    int64_t id = -1;
+    auto [p, ec] = std::from_chars(text.data() + i, text.data() + end, id);
+    if (ec != std::errc() || p != text.data() + end || id < 0 || id > INT32_MAX)
+      throw Error(path + ": expected token ids (decimal, separated by whitespace or commas), found '" +
+                  text.substr(i, std::min<size_t>(end - i, 40)) + "'");
+    ids.push_back(static_cast<int32_t>(id));
+    i = end;
+  }
+  return ids;
+}
+
+// Sums of x² per input channel, per linear weight source, over the real rows of each call.
+class ChannelSquares : public runtime::LinearInputObserver {
+ public:
+  void set_rows(int64_t rows) { rows_ = rows; }
+  void linear_input(const runtime::GraphValue& weight, const runtime::Tensor& x) override {
+    // The reference program's blob keys are "<source tensor>:<steps>".
+    const std::string source = weight.blob.substr(0, weight.blob.find(':'));
+    const size_t k = static_cast<size_t>(weight.shape.at(1));
+    std::vector<double>& sums = sums_[source];
+    if (sums.empty()) sums.assign(k, 0.0);
+    if (sums.size() != k || x.floats.size() < static_cast<size_t>(rows_) * k)
+      throw Error("internal: calibration: linear '" + source + "' input does not match its weight");
+    for (int64_t r = 0; r < rows_; ++r) {
+      const float* row = x.floats.data() + static_cast<size_t>(r) * k;
+      for (size_t c = 0; c < k; ++c) sums[c] += static_cast<double>(row[c]) * row[c];
+    }
+    counts_[source] += rows_;
+  }
+  LinearImportances mean_squares() const {
+    LinearImportances out;
+    for (const auto& [source, sums] : sums_) {
+      auto v = std::make_shared<std::vector<float>>(sums.size());
+      const double n = static_cast<double>(counts_.at(source));
+      for (size_t c = 0; c < sums.size(); ++c) (*v)[c] = static_cast<float>(sums[c] / n);
+      out[source] = std::move(v);
+    }
+    return out;
+  }
+
+ private:
+  int64_t rows_ = 0;
+  std::map<std::string, std::vector<double>> sums_;
+  std::map<std::string, int64_t> counts_;
+};
+
+}  // namespace
+
+std::vector<int32_t> calibration_tokens(const std::string& path, const std::string& bytes, const std::string& tokenizer) {
+  std::vector<int32_t> ids;
+  if (path.ends_with(".ids")) {
+    ids = parse_ids(path, bytes);
+  } else {
+    if (tokenizer.empty())
+      throw Error("--calibration " + path + ": a text file needs a tokenizer (--tokenizer FILE, or a checkpoint "
+                  "folder that has one); give token ids in a file ending in .ids instead");
+    const std::unique_ptr<tokenizers::Tokenizer> t = tokenizers::load_tokenizer_file(tokenizer);
+    if (auto bos = t->special_tokens().bos) ids.push_back(*bos);
+    const std::vector<int32_t> text = t->encode(bytes);
+    ids.insert(ids.end(), text.begin(), text.end());
+  }
+  if (ids.size() < 2) throw Error("--calibration " + path + ": at least 2 tokens are needed, found " + std::to_string(ids.size()));
+  if (static_cast<int64_t>(ids.size()) > kMaxCalibrationTokens)
+    throw Error("--calibration " + path + ": at most " + std::to_string(kMaxCalibrationTokens) + " tokens, found " +
+                std::to_string(ids.size()));
+  return ids;
+}
+
+Calibration calibrate(const ExportOptions& o, int threads) {
+  std::string tokenizer = o.tokenizer;
+  if (tokenizer.empty()) {
+    struct stat st{};
+    if (::stat(o.checkpoint.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) tokenizer = pick_tokenizer_files(o.checkpoint).tokenizer;
+  }
+  const std::string bytes = read_file(o.calibration);
+  const std::vector<int32_t> ids = calibration_tokens(o.calibration, bytes, tokenizer);
+  // The float model, its weights read from the checkpoint in place.
+  const ReferenceProgram reference(
+      reference_options(o.checkpoint, o.params, kCalibrationWindow + kCalibrationChunk + 1, kCalibrationChunk, threads));
+  const runtime::LoadedProgram* program = &reference.program();
+  const int64_t vocab = program->metadata_int(meta::kVocabSize);
+  for (int32_t id : ids)
+    if (id >= vocab)
+      throw Error("--calibration " + o.calibration + ": token id " + std::to_string(id) + " is not below the vocab size " +
+                  std::to_string(vocab));
+  ChannelSquares squares;
+  runtime::ExecutorOptions executor;
+  executor.kind = runtime::ExecutorKind::Reference;
+  executor.linear_observer = &squares;
+  runtime::Runner runner(*program, "forward", executor);
+  const std::span<const int32_t> all(ids);
+  for (size_t w = 0; w < ids.size(); w += kCalibrationWindow) {
+    runner.reset();
+    const size_t window_end = std::min(ids.size(), w + kCalibrationWindow);
+    for (size_t c = w; c < window_end; c += kCalibrationChunk) {
+      const size_t n = std::min(window_end, c + kCalibrationChunk) - c;
+      squares.set_rows(static_cast<int64_t>(n));
+      runner.step(all.subspan(c, n));
+    }
+  }
+  Calibration result;
+  result.importances = squares.mean_squares();
+  result.sha256 = to_hex(sha256(bytes.data(), bytes.size()));
+  result.tokens = static_cast<int64_t>(ids.size());
+  return result;
+}
+
+}  // namespace pte

@@ -26,5 +26,8 @@ void select_row_kernel(const Step& s, RunContext& c);
 
 // Minimum multiply-adds for a kernel to use the thread pool.
 constexpr size_t kParallelWork = size_t{1} << 18;
+// Weight rows a linear decodes at once when a call has several token rows (its scratch per
+// thread holds that many rows of the widest input).
+constexpr size_t kLinearPanelRows = 12;
 
 }  // namespace pte::fast

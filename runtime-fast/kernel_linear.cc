@@ -91,7 +91,7 @@ void linear_kernel(const Step& s, RunContext& c) {
         }
         simd.dot_panel(x, rows, wp, count, k, o + n0, n_out);
       }
-    });
+    }, 1);
   } else {
     c.pool.parallel_for(n_out, parallel, [&](size_t begin, size_t end, size_t thread) {
       for (size_t n = begin; n < end; ++n) {

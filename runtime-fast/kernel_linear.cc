@@ -61,14 +61,20 @@ void linear_kernel(const Step& s, RunContext& c) {
   const size_t groups = w.group ? k / w.group : 0;
   // int4 rows in the split layout when the variant has it: x is split once for all rows.
   const bool split = w.form == Form::Q4 && simd.dot_q4_split && k % 32 == 0 && w.group % 32 == 0;
-  if (split) {
+  const bool panels = rows > 1 && w.form != Form::Rows;
+  // Panels read x and the decoded weights at a padded stride (see dot_panel).
+  const size_t stride = panels ? k + kLinearRowPad : k;
+  if (split || panels) {
     float* xs = c.split_x.data();
-    for (size_t r = 0; r < rows; ++r) simd.split(x + r * k, k, xs + r * k);
+    for (size_t r = 0; r < rows; ++r) {
+      if (split) simd.split(x + r * k, k, xs + r * stride);
+      else std::memcpy(xs + r * stride, x + r * k, k * sizeof(float));
+    }
     x = xs;
   }
 
   const bool parallel = n_out * k * rows >= kParallelWork;
-  if (rows > 1 && w.form != Form::Rows) {
+  if (panels) {
     // Prefill: panels of weight rows decoded once per call into the thread's buffer, then dotted
     // with every x row by the variant's register-tiled kernel (the sums of dot_rows, bit for bit).
     const size_t panels = (n_out + kLinearPanelRows - 1) / kLinearPanelRows;
@@ -76,20 +82,21 @@ void linear_kernel(const Step& s, RunContext& c) {
       float* panel = c.scratch[thread].data();
       for (size_t p = begin; p < end; ++p) {
         const size_t n0 = p * kLinearPanelRows, count = std::min(kLinearPanelRows, n_out - n0);
-        const float* wp = panel;
-        if (w.form == Form::Floats) wp = w.floats + n0 * k;
-        for (size_t i = 0; i < count && w.form != Form::Floats; ++i) {
+        for (size_t i = 0; i < count; ++i) {
           const size_t n = n0 + i;
-          if (w.form == Form::F16) {
-            runtime::decode_half(w.bytes + n * k * 2, k, panel + i * k);
-            continue;
+          float* row = panel + i * stride;
+          if (w.form == Form::Floats) {
+            std::memcpy(row, w.floats + n * k, k * sizeof(float));
+          } else if (w.form == Form::F16) {
+            runtime::decode_half(w.bytes + n * k * 2, k, row);
+          } else {
+            const uint8_t* codes = w.bytes + n * k / 2;
+            const uint8_t* scales = w.scales + n * groups * w.scale_bytes;
+            if (split) simd.dequant_q4_split(codes, k, w.group, scales, w.f16_scales, row);
+            else simd.dequant_q4(codes, k, w.group, scales, w.f16_scales, row);
           }
-          const uint8_t* codes = w.bytes + n * k / 2;
-          const uint8_t* scales = w.scales + n * groups * w.scale_bytes;
-          if (split) simd.dequant_q4_split(codes, k, w.group, scales, w.f16_scales, panel + i * k);
-          else simd.dequant_q4(codes, k, w.group, scales, w.f16_scales, panel + i * k);
         }
-        simd.dot_panel(x, rows, wp, count, k, o + n0, n_out);
+        simd.dot_panel(x, stride, rows, panel, stride, count, k, o + n0, n_out);
       }
     }, 1);
   } else {

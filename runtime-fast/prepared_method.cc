@@ -113,7 +113,9 @@ PreparedMethod::PreparedMethod(const runtime::MethodGraph& graph, ThreadPool& po
       local[node.output] = step.out = static_cast<int>(slots_.size() - 1);
       if (node.op == runtime::Op::Linear) {
         max_linear_k = std::max(max_linear_k, static_cast<size_t>(g.values()[node.inputs[1]].shape.back()));
-        max_linear_input = std::max(max_linear_input, static_cast<size_t>(runtime::numel(g.values()[node.inputs[0]].shape)));
+        const Shape& x = g.values()[node.inputs[0]].shape;
+        const size_t x_rows = static_cast<size_t>(runtime::numel(x) / std::max<int64_t>(1, x.back()));
+        max_linear_input = std::max(max_linear_input, static_cast<size_t>(runtime::numel(x)) + x_rows * kLinearRowPad);
       }
       if (node.op == runtime::Op::Attention) {
         const Shape& mask = g.values()[node.inputs[5]].shape;
@@ -183,7 +185,7 @@ PreparedMethod::PreparedMethod(const runtime::MethodGraph& graph, ThreadPool& po
       ints_[id] = s.ints;
     }
   }
-  const size_t panel = kLinearPanelRows * max_linear_k;  // linears with several rows
+  const size_t panel = kLinearPanelRows * (max_linear_k + kLinearRowPad);  // linears with several rows
   scratch_.assign(pool.size(), std::vector<float>(std::max<size_t>({max_row, panel, 1})));
   visible_.assign(max_visible, 0);
   split_x_.assign(max_linear_input, 0.0f);

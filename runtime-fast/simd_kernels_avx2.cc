@@ -105,7 +105,7 @@ void dot_rows(const float* x, size_t rows, const float* w, size_t k, float* out,
 constexpr size_t kTileRows = 4, kTileCols = 3, kChunk = 512;
 
 template <size_t MR, size_t NR>
-void dot_tile(const float* x, const float* w, size_t k, float* out, size_t out_stride) {
+void dot_tile(const float* x, size_t xs, const float* w, size_t ws, size_t k, float* out, size_t out_stride) {
   __m256 sums[MR][NR][2];
   for (auto& row : sums)
     for (auto& s : row) s[0] = s[1] = _mm256_setzero_ps();
@@ -115,9 +115,9 @@ void dot_tile(const float* x, const float* w, size_t k, float* out, size_t out_s
       for (size_t n = 0; n < NR; ++n) acc[m][n] = sums[m][n][sum];
     for (size_t i = begin; i < end; i += step) {
       __m256 wv[NR];
-      for (size_t n = 0; n < NR; ++n) wv[n] = _mm256_loadu_ps(w + n * k + i);
+      for (size_t n = 0; n < NR; ++n) wv[n] = _mm256_loadu_ps(w + n * ws + i);
       for (size_t m = 0; m < MR; ++m) {
-        const __m256 xv = _mm256_loadu_ps(x + m * k + i);
+        const __m256 xv = _mm256_loadu_ps(x + m * xs + i);
         for (size_t n = 0; n < NR; ++n) acc[m][n] = _mm256_fmadd_ps(xv, wv[n], acc[m][n]);
       }
     }
@@ -135,12 +135,12 @@ void dot_tile(const float* x, const float* w, size_t k, float* out, size_t out_s
   for (size_t m = 0; m < MR; ++m)
     for (size_t n = 0; n < NR; ++n) {
       float sum = hsum(_mm256_add_ps(sums[m][n][0], sums[m][n][1]));
-      for (size_t t = i; t < k; ++t) sum += x[m * k + t] * w[n * k + t];
+      for (size_t t = i; t < k; ++t) sum += x[m * xs + t] * w[n * ws + t];
       out[m * out_stride + n] = sum;
     }
 }
 
-using TileFn = void (*)(const float*, const float*, size_t, float*, size_t);
+using TileFn = void (*)(const float*, size_t, const float*, size_t, size_t, float*, size_t);
 
 template <size_t MR, size_t... NR>
 constexpr std::array<TileFn, sizeof...(NR)> tile_row(std::index_sequence<NR...>) {
@@ -154,12 +154,14 @@ constexpr std::array<std::array<TileFn, kTileCols>, sizeof...(MR)> tile_table(st
 
 constexpr auto kTiles = tile_table(std::make_index_sequence<kTileRows>());
 
-void dot_panel(const float* x, size_t rows, const float* w, size_t w_rows, size_t k, float* out, size_t out_stride) {
+void dot_panel(const float* x, size_t x_stride, size_t rows, const float* w, size_t w_stride, size_t w_rows, size_t k,
+               float* out, size_t out_stride) {
   for (size_t n = 0; n < w_rows; n += kTileCols) {
     const size_t nr = std::min(kTileCols, w_rows - n);
     for (size_t r = 0; r < rows; r += kTileRows) {
       const size_t mr = std::min(kTileRows, rows - r);
-      kTiles[mr - 1][nr - 1](x + r * k, w + n * k, k, out + r * out_stride + n, out_stride);
+      kTiles[mr - 1][nr - 1](x + r * x_stride, x_stride, w + n * w_stride, w_stride, k, out + r * out_stride + n,
+                             out_stride);
     }
   }
 }

@@ -38,8 +38,10 @@ void dot_rows(const float* x, size_t rows, const float* w, size_t k, float* out,
   for (size_t r = 0; r < rows; ++r) out[r * out_stride] = dot_f32(x + r * k, w, k);
 }
 
-void dot_panel(const float* x, size_t rows, const float* w, size_t w_rows, size_t k, float* out, size_t out_stride) {
-  for (size_t n = 0; n < w_rows; ++n) dot_rows(x, rows, w + n * k, k, out + n, out_stride);
+void dot_panel(const float* x, size_t x_stride, size_t rows, const float* w, size_t w_stride, size_t w_rows, size_t k,
+               float* out, size_t out_stride) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t n = 0; n < w_rows; ++n) out[r * out_stride + n] = dot_f32(x + r * x_stride, w + n * w_stride, k);
 }
 
 float dot_f16(const float* x, const uint16_t* w, size_t n) {

@@ -169,12 +169,18 @@ constexpr auto kTiles = tile_table(std::make_index_sequence<kTileRows>());
 
 void dot_panel(const float* x, size_t x_stride, size_t rows, const float* w, size_t w_stride, size_t w_rows, size_t k,
                float* out, size_t out_stride) {
-  for (size_t n = 0; n < w_rows; n += kTileCols) {
-    const size_t nr = std::min(kTileCols, w_rows - n);
-    for (size_t r = 0; r < rows; r += kTileRows) {
-      const size_t mr = std::min(kTileRows, rows - r);
-      kTiles[mr - 1][nr - 1](x + r * x_stride, x_stride, w + n * w_stride, w_stride, k, out + r * out_stride + n,
-                             out_stride);
+  // x rows in blocks of about 256 KiB, which stay in L2 beside the weights while every tile of
+  // weight rows passes over them (wide inputs: 32 rows of 8192 would not).
+  const size_t block = std::max(kTileRows, (size_t{1} << 16) / std::max<size_t>(1, k) / kTileRows * kTileRows);
+  for (size_t r0 = 0; r0 < rows; r0 += block) {
+    const size_t r_end = std::min(rows, r0 + block);
+    for (size_t n = 0; n < w_rows; n += kTileCols) {
+      const size_t nr = std::min(kTileCols, w_rows - n);
+      for (size_t r = r0; r < r_end; r += kTileRows) {
+        const size_t mr = std::min(kTileRows, r_end - r);
+        kTiles[mr - 1][nr - 1](x + r * x_stride, x_stride, w + n * w_stride, w_stride, k, out + r * out_stride + n,
+                               out_stride);
+      }
     }
   }
 }

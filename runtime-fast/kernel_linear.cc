@@ -77,8 +77,8 @@ void linear_kernel(const Step& s, RunContext& c) {
   if (panels) {
     // Prefill: panels of weight rows decoded once per call into the thread's buffer, then dotted
     // with every x row by the variant's register-tiled kernel (the sums of dot_rows, bit for bit).
-    const size_t panels = (n_out + kLinearPanelRows - 1) / kLinearPanelRows;
-    c.pool.parallel_for(panels, parallel, [&](size_t begin, size_t end, size_t thread) {
+    const size_t panel_count = (n_out + kLinearPanelRows - 1) / kLinearPanelRows;
+    c.pool.parallel_for(panel_count, parallel, [&](size_t begin, size_t end, size_t thread) {
       float* panel = c.scratch[thread].data();
       for (size_t p = begin; p < end; ++p) {
         const size_t n0 = p * kLinearPanelRows, count = std::min(kLinearPanelRows, n_out - n0);
@@ -99,7 +99,7 @@ void linear_kernel(const Step& s, RunContext& c) {
         simd.dot_panel(x, stride, rows, panel, stride, count, k, o + n0, n_out);
       }
     }, 1);
-  } else {
+  } else {  // one row (decode), or weights in a form decoded row by row
     c.pool.parallel_for(n_out, parallel, [&](size_t begin, size_t end, size_t thread) {
       for (size_t n = begin; n < end; ++n) {
         const float* wr = nullptr;  // the weight row as float32, when it is decoded

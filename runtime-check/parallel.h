@@ -1,5 +1,6 @@
 #pragma once
-// Splitting a loop over independent items across threads, for the heavy kernels.
+// Splitting a loop over independent items across threads, for the heavy kernels. The threads
+// are started once (and again only when the thread count changes), not per call.
 #include <cstddef>
 #include <functional>
 

@@ -1,7 +1,9 @@
 // linear: out[r, n] = x[r, :] · w[n, :] with the weight read in place: fp32, fp16, or int4 codes
-// dequantized in registers (c4w: one scale per row; b4w: one per 32 inputs). Other constant
-// forms (int8, bf16, odd sizes) decode one weight row at a time. An optional third input (opset 2)
+// dequantized in registers (c4w: one scale per row; b4w: one per 32 inputs) for one token row;
+// for several, panels of weight rows decoded once per call. Other constant forms (int8, bf16,
+// odd sizes) decode one weight row at a time. An optional third input (opset 2)
 // is a bias added before the rounding.
+#include <algorithm>
 #include <cstring>
 
 #include "runtime-fast/op_kernels.h"
@@ -59,48 +61,66 @@ void linear_kernel(const Step& s, RunContext& c) {
   const size_t groups = w.group ? k / w.group : 0;
   // int4 rows in the split layout when the variant has it: x is split once for all rows.
   const bool split = w.form == Form::Q4 && simd.dot_q4_split && k % 32 == 0 && w.group % 32 == 0;
-  if (split) {
+  const bool panels = rows > 1 && w.form != Form::Rows;
+  // Panels read x and the decoded weights at a padded stride (see dot_panel).
+  const size_t stride = panels ? k + kLinearRowPad : k;
+  if (split || panels) {
     float* xs = c.split_x.data();
-    for (size_t r = 0; r < rows; ++r) simd.split(x + r * k, k, xs + r * k);
+    for (size_t r = 0; r < rows; ++r) {
+      if (split) simd.split(x + r * k, k, xs + r * stride);
+      else std::memcpy(xs + r * stride, x + r * k, k * sizeof(float));
+    }
     x = xs;
   }
 
-  c.pool.parallel_for(n_out, n_out * k * rows >= kParallelWork, [&](size_t begin, size_t end, size_t thread) {
-    float* row = c.scratch[thread].data();
-    for (size_t n = begin; n < end; ++n) {
-      const float* wr = nullptr;  // the weight row as float32, when it is decoded
-      switch (w.form) {
-        case Form::Floats: wr = w.floats + n * k; break;
-        case Form::F16:
-          if (rows == 1) {
+  const bool parallel = n_out * k * rows >= kParallelWork;
+  if (panels) {
+    // Prefill: panels of weight rows decoded once per call into the thread's buffer, then dotted
+    // with every x row by the variant's register-tiled kernel (the sums of dot_rows, bit for bit).
+    const size_t panel_count = (n_out + kLinearPanelRows - 1) / kLinearPanelRows;
+    c.pool.parallel_for(panel_count, parallel, [&](size_t begin, size_t end, size_t thread) {
+      float* panel = c.scratch[thread].data();
+      for (size_t p = begin; p < end; ++p) {
+        const size_t n0 = p * kLinearPanelRows, count = std::min(kLinearPanelRows, n_out - n0);
+        for (size_t i = 0; i < count; ++i) {
+          const size_t n = n0 + i;
+          float* row = panel + i * stride;
+          if (w.form == Form::Floats) {
+            std::memcpy(row, w.floats + n * k, k * sizeof(float));
+          } else if (w.form == Form::F16) {
+            runtime::decode_half(w.bytes + n * k * 2, k, row);
+          } else {
+            const uint8_t* codes = w.bytes + n * k / 2;
+            const uint8_t* scales = w.scales + n * groups * w.scale_bytes;
+            if (split) simd.dequant_q4_split(codes, k, w.group, scales, w.f16_scales, row);
+            else simd.dequant_q4(codes, k, w.group, scales, w.f16_scales, row);
+          }
+        }
+        simd.dot_panel(x, stride, rows, panel, stride, count, k, o + n0, n_out);
+      }
+    }, 1);
+  } else {  // one row (decode), or weights in a form decoded row by row
+    c.pool.parallel_for(n_out, parallel, [&](size_t begin, size_t end, size_t thread) {
+      for (size_t n = begin; n < end; ++n) {
+        const float* wr = nullptr;  // the weight row as float32, when it is decoded
+        switch (w.form) {
+          case Form::Floats: wr = w.floats + n * k; break;
+          case Form::F16:
             o[n] = simd.dot_f16(x, reinterpret_cast<const uint16_t*>(w.bytes) + n * k, k);
             continue;
-          }
-          runtime::decode_half(w.bytes + n * k * 2, k, row);
-          wr = row;
-          break;
-        case Form::Q4: {
-          const uint8_t* codes = w.bytes + n * k / 2;
-          const uint8_t* scales = w.scales + n * groups * w.scale_bytes;
-          if (rows == 1) {
+          case Form::Q4: {
+            const uint8_t* codes = w.bytes + n * k / 2;
+            const uint8_t* scales = w.scales + n * groups * w.scale_bytes;
             o[n] = split ? simd.dot_q4_split(x, codes, k, w.group, scales, w.f16_scales)
                          : simd.dot_q4(x, codes, k, w.group, scales, w.f16_scales);
             continue;
           }
-          if (split) simd.dequant_q4_split(codes, k, w.group, scales, w.f16_scales, row);
-          else simd.dequant_q4(codes, k, w.group, scales, w.f16_scales, row);
-          wr = row;
-          break;
+          case Form::Rows: wr = runtime::read_floats(*w.tensor, n * k, k, c.scratch[thread]); break;
         }
-        case Form::Rows: {
-          std::vector<float>& scratch = c.scratch[thread];
-          wr = runtime::read_floats(*w.tensor, n * k, k, scratch);
-          break;
-        }
+        simd.dot_rows(x, rows, wr, k, o + n, n_out);
       }
-      simd.dot_rows(x, rows, wr, k, o + n, n_out);
-    }
-  });
+    });
+  }
   if (s.in.size() > 2) {  // opset 2: a bias, added in float32 before the one rounding
     const float* b = c.in(s, 2);
     for (size_t r = 0; r < rows; ++r)

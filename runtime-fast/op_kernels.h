@@ -26,5 +26,9 @@ void select_row_kernel(const Step& s, RunContext& c);
 
 // Minimum multiply-adds for a kernel to use the thread pool.
 constexpr size_t kParallelWork = size_t{1} << 18;
+// Weight rows a linear decodes at once when a call has several token rows, and the padding of
+// their rows and of x's (in floats): the scratch per thread holds kLinearPanelRows rows of the
+// widest input plus the padding, split_x every x row plus the padding.
+constexpr size_t kLinearPanelRows = 12, kLinearRowPad = 16;
 
 }  // namespace pte::fast

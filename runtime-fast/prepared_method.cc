@@ -79,7 +79,7 @@ PreparedMethod::PreparedMethod(const runtime::MethodGraph& graph, ThreadPool& po
   }
   std::vector<std::pair<int, int>> lifetime(slots_.size(), {-1, -1});  // first write, last read (step indices)
   std::vector<bool> needs_floats;
-  size_t max_row = 0, max_visible = 0, max_linear_input = 0;
+  size_t max_row = 0, max_visible = 0, max_linear_input = 0, max_linear_k = 0;
 
   const auto& pieces = graph.pieces();
   for (size_t p = 0; p < pieces.size(); ++p) {
@@ -115,8 +115,12 @@ PreparedMethod::PreparedMethod(const runtime::MethodGraph& graph, ThreadPool& po
       slots_.push_back(std::move(out));
       lifetime.push_back({index, index});
       local[node.output] = step.out = static_cast<int>(slots_.size() - 1);
-      if (node.op == runtime::Op::Linear)
-        max_linear_input = std::max(max_linear_input, static_cast<size_t>(runtime::numel(g.values()[node.inputs[0]].shape)));
+      if (node.op == runtime::Op::Linear) {
+        max_linear_k = std::max(max_linear_k, static_cast<size_t>(g.values()[node.inputs[1]].shape.back()));
+        const Shape& x = g.values()[node.inputs[0]].shape;
+        const size_t x_rows = static_cast<size_t>(runtime::numel(x) / std::max<int64_t>(1, x.back()));
+        max_linear_input = std::max(max_linear_input, static_cast<size_t>(runtime::numel(x)) + x_rows * kLinearRowPad);
+      }
       if (node.op == runtime::Op::Attention) {
         const Shape& mask = g.values()[node.inputs[5]].shape;
         max_visible = std::max(max_visible, static_cast<size_t>(mask[1] * mask[2] + mask[1]));
@@ -185,7 +189,8 @@ PreparedMethod::PreparedMethod(const runtime::MethodGraph& graph, ThreadPool& po
       ints_[id] = s.ints;
     }
   }
-  scratch_.assign(pool.size(), std::vector<float>(std::max<size_t>(max_row, 1)));
+  const size_t panel = kLinearPanelRows * (max_linear_k + kLinearRowPad);  // linears with several rows
+  scratch_.assign(pool.size(), std::vector<float>(std::max<size_t>({max_row, panel, 1})));
   visible_.assign(max_visible, 0);
   split_x_.assign(max_linear_input, 0.0f);
   output_views_.resize(output_slots_.size());

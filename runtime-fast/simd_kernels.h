@@ -15,6 +15,11 @@ struct SimdKernels {
   // out[r * out_stride] = dot_f32(x + r * k, w, k) for r < rows, bit for bit, with each w load
   // shared by several rows (prefill).
   void (*dot_rows)(const float* x, size_t rows, const float* w, size_t k, float* out, size_t out_stride);
+  // out[r * out_stride + n] = dot_f32(x + r * x_stride, w + n * w_stride, k) for r < rows,
+  // n < w_rows, bit for bit: prefill's linears, with each load of x and w shared by a tile of
+  // products. Strides that are not multiples of 4 KiB keep the rows out of each other's L1 sets.
+  void (*dot_panel)(const float* x, size_t x_stride, size_t rows, const float* w, size_t w_stride, size_t w_rows,
+                    size_t k, float* out, size_t out_stride);
   // Σ x[i]·w[i], w IEEE binary16 bits.
   float (*dot_f16)(const float* x, const uint16_t* w, size_t n);
   // Σ x[i]·dequant(i) over int4 codes (element 2k in the low nibble of codes[k]), one scale per

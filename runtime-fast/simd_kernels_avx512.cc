@@ -5,7 +5,10 @@
 // gives the same sum read in place (T = 1) or decoded first (several rows).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "common/float16.h"
 #include "runtime-fast/q4_scale.h"
@@ -103,6 +106,83 @@ void dot_rows(const float* x, size_t rows, const float* w, size_t k, float* out,
     }
   }
   for (; r < rows; ++r) out[r * out_stride] = dot_f32(x + r * k, w, k);
+}
+
+// dot_panel: tiles of up to kTileRows x rows by kTileCols weight rows, every product in a
+// register. Each of the four sums of the order is one pass over the tile (elements 16j + 64t),
+// done in chunks of kChunk elements so that a chunk of the tile's rows stays in L1 across the
+// four passes; the sums go to memory between passes, which leaves the order unchanged.
+constexpr size_t kTileRows = 4, kTileCols = 6, kChunk = 512;
+
+template <size_t MR, size_t NR>
+void dot_tile(const float* x, size_t xs, const float* w, size_t ws, size_t k, float* out, size_t out_stride) {
+  Sums sums[MR][NR];
+  auto pass = [&](size_t sum, size_t begin, size_t end, size_t step) {
+    __m512 acc[MR][NR];
+    for (size_t m = 0; m < MR; ++m)
+      for (size_t n = 0; n < NR; ++n) acc[m][n] = sums[m][n].s[sum];
+    for (size_t i = begin; i < end; i += step) {
+      __m512 wv[NR];
+      for (size_t n = 0; n < NR; ++n) wv[n] = _mm512_loadu_ps(w + n * ws + i);
+      for (size_t m = 0; m < MR; ++m) {
+        const __m512 xv = _mm512_loadu_ps(x + m * xs + i);
+        for (size_t n = 0; n < NR; ++n) acc[m][n] = _mm512_fmadd_ps(xv, wv[n], acc[m][n]);
+      }
+    }
+    for (size_t m = 0; m < MR; ++m)
+      for (size_t n = 0; n < NR; ++n) sums[m][n].s[sum] = acc[m][n];
+  };
+  const size_t main = k / 64 * 64;
+  for (size_t c = 0; c < main; c += kChunk)
+    for (size_t j = 0; j < 4; ++j) pass(j, c + 16 * j, std::min(main, c + kChunk), 64);
+  size_t i = main;  // sum_blocks' 32- and 16-element steps
+  if (i + 32 <= k) {
+    pass(0, i, i + 1, 1);
+    pass(1, i + 16, i + 17, 1);
+    i += 32;
+  }
+  if (i + 16 <= k) {
+    pass(0, i, i + 1, 1);
+    i += 16;
+  }
+  for (size_t m = 0; m < MR; ++m)
+    for (size_t n = 0; n < NR; ++n) {
+      float sum = sums[m][n].total();
+      for (size_t t = i; t < k; ++t) sum += x[m * xs + t] * w[n * ws + t];
+      out[m * out_stride + n] = sum;
+    }
+}
+
+using TileFn = void (*)(const float*, size_t, const float*, size_t, size_t, float*, size_t);
+
+template <size_t MR, size_t... NR>
+constexpr std::array<TileFn, sizeof...(NR)> tile_row(std::index_sequence<NR...>) {
+  return {dot_tile<MR, NR + 1>...};
+}
+
+template <size_t... MR>
+constexpr std::array<std::array<TileFn, kTileCols>, sizeof...(MR)> tile_table(std::index_sequence<MR...>) {
+  return {tile_row<MR + 1>(std::make_index_sequence<kTileCols>())...};
+}
+
+constexpr auto kTiles = tile_table(std::make_index_sequence<kTileRows>());
+
+void dot_panel(const float* x, size_t x_stride, size_t rows, const float* w, size_t w_stride, size_t w_rows, size_t k,
+               float* out, size_t out_stride) {
+  // x rows in blocks of about 256 KiB, which stay in L2 beside the weights while every tile of
+  // weight rows passes over them (wide inputs: 32 rows of 8192 would not).
+  const size_t block = std::max(kTileRows, (size_t{1} << 16) / std::max<size_t>(1, k) / kTileRows * kTileRows);
+  for (size_t r0 = 0; r0 < rows; r0 += block) {
+    const size_t r_end = std::min(rows, r0 + block);
+    for (size_t n = 0; n < w_rows; n += kTileCols) {
+      const size_t nr = std::min(kTileCols, w_rows - n);
+      for (size_t r = r0; r < r_end; r += kTileRows) {
+        const size_t mr = std::min(kTileRows, r_end - r);
+        kTiles[mr - 1][nr - 1](x + r * x_stride, x_stride, w + n * w_stride, w_stride, k, out + r * out_stride + n,
+                               out_stride);
+      }
+    }
+  }
 }
 
 float dot_f16(const float* x, const uint16_t* w, size_t n) {
@@ -226,7 +306,7 @@ void axpy(float a, const float* x, float* y, size_t n) {
 }  // namespace
 
 namespace detail {
-const SimdKernels kAvx512Kernels = {dot_f32, dot_rows, dot_f16, dot_q4, dequant_q4, split, dot_q4_split, dequant_q4_split, round_f16, axpy};
+const SimdKernels kAvx512Kernels = {dot_f32, dot_rows, dot_panel, dot_f16, dot_q4, dequant_q4, split, dot_q4_split, dequant_q4_split, round_f16, axpy};
 }
 
 }  // namespace pte::fast

@@ -38,6 +38,12 @@ void dot_rows(const float* x, size_t rows, const float* w, size_t k, float* out,
   for (size_t r = 0; r < rows; ++r) out[r * out_stride] = dot_f32(x + r * k, w, k);
 }
 
+void dot_panel(const float* x, size_t x_stride, size_t rows, const float* w, size_t w_stride, size_t w_rows, size_t k,
+               float* out, size_t out_stride) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t n = 0; n < w_rows; ++n) out[r * out_stride + n] = dot_f32(x + r * x_stride, w + n * w_stride, k);
+}
+
 float dot_f16(const float* x, const uint16_t* w, size_t n) {
   return dot_with(x, n, [w](size_t i) { return half_to_float(w[i]); });
 }
@@ -77,7 +83,7 @@ void axpy(float a, const float* x, float* y, size_t n) {
 }  // namespace
 
 namespace detail {
-const SimdKernels kPortableKernels = {dot_f32, dot_rows, dot_f16, dot_q4, dequant_q4, nullptr, nullptr, nullptr, round_f16, axpy};
+const SimdKernels kPortableKernels = {dot_f32, dot_rows, dot_panel, dot_f16, dot_q4, dequant_q4, nullptr, nullptr, nullptr, round_f16, axpy};
 }
 
 }  // namespace pte::fast

@@ -52,7 +52,7 @@ void ThreadPool::drain(uint64_t generation, size_t thread) {
   }
 }
 
-void ThreadPool::run(size_t count, Task task, void* context) {
+void ThreadPool::run(size_t count, Task task, void* context, size_t chunk) {
   // Close the previous loop's cursor before changing count_ and chunk_: a worker still in drain()
   // for that loop could otherwise read this loop's count, claim past the old loop's end with
   // a compare-exchange on the old cursor, and add a spurious chunk to completed_ (a hang). Its
@@ -62,7 +62,7 @@ void ThreadPool::run(size_t count, Task task, void* context) {
   context_.store(context, std::memory_order_relaxed);
   count_.store(count, std::memory_order_relaxed);
   // A few chunks per thread balance uneven rows without much contention.
-  chunk_.store(std::max<size_t>(1, count / (size() * 4)), std::memory_order_relaxed);
+  chunk_.store(chunk ? chunk : std::max<size_t>(1, count / (size() * 4)), std::memory_order_relaxed);
   completed_.store(0, std::memory_order_relaxed);
   error_ = nullptr;
   uint64_t generation;

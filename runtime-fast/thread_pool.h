@@ -26,20 +26,22 @@ class ThreadPool {
 
   // Calls fn(begin, end, thread) on disjoint ranges covering [0, count), thread in [0, size()).
   // Runs inline when `parallel` is false or the pool has one thread. Rethrows the first error.
+  // Items are claimed a few chunks per thread, or `chunk` at a time when it is given (heavy
+  // items: one at a time leaves no thread waiting long on another's last chunk).
   template <typename Fn>
-  void parallel_for(size_t count, bool parallel, Fn&& fn) {
+  void parallel_for(size_t count, bool parallel, Fn&& fn, size_t chunk = 0) {
     if (count == 0) return;
     if (!parallel || workers_.empty() || count == 1) {
       fn(size_t{0}, count, size_t{0});
       return;
     }
     using F = std::remove_reference_t<Fn>;
-    run(count, [](void* ctx, size_t b, size_t e, size_t t) { (*static_cast<F*>(ctx))(b, e, t); }, &fn);
+    run(count, [](void* ctx, size_t b, size_t e, size_t t) { (*static_cast<F*>(ctx))(b, e, t); }, &fn, chunk);
   }
 
  private:
   using Task = void (*)(void*, size_t, size_t, size_t);
-  void run(size_t count, Task task, void* context);
+  void run(size_t count, Task task, void* context, size_t chunk);
   void work(size_t thread);
   // Claims and runs chunks of loop `generation` until none is left.
   void drain(uint64_t generation, size_t thread);

@@ -62,6 +62,36 @@ TEST_P(FastKernels, DotRowsIsDotF32PerRow) {
   }
 }
 
+TEST_P(FastKernels, DotPanelIsDotF32PerRowAndWeightRow) {
+  // Sizes around the tiles (4 x rows by 6 weight rows), the 64-element steps and their 32-, 16-
+  // and scalar tails, and one chunk boundary (512).
+  for (size_t n : {size_t{1}, size_t{17}, size_t{48}, size_t{64}, size_t{100}, size_t{113}, size_t{1088}}) {
+    for (size_t rows : {size_t{2}, size_t{5}, size_t{9}}) {
+      for (size_t w_rows : {size_t{1}, size_t{7}, size_t{13}}) {
+        // Rows padded apart (x by 3 floats, w by 16), the padding a value no sum may read.
+        const size_t xs = n + 3, ws = n + 16;
+        std::vector<float> x(rows * xs, 1e30f), w(w_rows * ws, 1e30f), out(rows * (w_rows + 2), -1.0f);
+        for (size_t r = 0; r < rows; ++r)
+          for (size_t i = 0; i < n; ++i) x[r * xs + i] = 1.0f / static_cast<float>(r * n + i + 1);
+        for (size_t c = 0; c < w_rows; ++c)
+          for (size_t i = 0; i < n; ++i) w[c * ws + i] = static_cast<float>(static_cast<int>((c * n + i) % 11) - 5) / 4.0f;
+        const size_t stride = w_rows + 2;
+        k().dot_panel(x.data(), xs, rows, w.data(), ws, w_rows, n, out.data(), stride);
+        for (size_t r = 0; r < rows; ++r)
+          for (size_t c = 0; c < w_rows; ++c) {
+            double want = 0;
+            for (size_t i = 0; i < n; ++i) want += static_cast<double>(x[r * xs + i]) * w[c * ws + i];
+            const float got = out[r * stride + c];
+            EXPECT_EQ(got, k().dot_f32(x.data() + r * xs, w.data() + c * ws, n)) << "n " << n << " row " << r << " col " << c;
+            EXPECT_NEAR(got, want, 1e-5 * (1 + std::fabs(want))) << "n " << n << " row " << r << " col " << c;
+          }
+        for (size_t r = 0; r < rows; ++r)  // the columns past w_rows are left alone
+          EXPECT_EQ(out[r * stride + w_rows], -1.0f);
+      }
+    }
+  }
+}
+
 TEST_P(FastKernels, DotF16ReadsBinary16Weights) {
   EXPECT_EQ(half_bits_of_int(1), 0x3c00);  // the helper itself: 1.0, -2.0, 3.0
   EXPECT_EQ(half_bits_of_int(-2), 0xc000);

@@ -1,9 +1,14 @@
 // Each kernel against values computed by hand.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <thread>
+
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/float16.h"
@@ -171,6 +176,40 @@ TEST(RuntimeKernels, LinearMatchesADoublePrecisionReferenceOnALargeThreadedCase)
       for (size_t i = 0; i < k; ++i) want += double(xs[r * k + i]) * double(ws[j * k + i]);
       ASSERT_NEAR(o.floats[r * n + j], want, 1e-4) << r << "," << j;
     }
+}
+
+TEST(RuntimeParallel, CoversEveryItemOnceReusesItsThreadsAndRethrows) {
+  set_thread_count(3);
+  std::mutex m;
+  std::set<pid_t> ids;  // kernel thread ids: unlike std::thread::id, not reused soon
+  for (size_t round = 0; round < 50; ++round) {
+    const size_t count = 7 + round;
+    std::vector<std::atomic<int>> seen(count);
+    parallel_for(count, size_t{1} << 20, [&](size_t begin, size_t end) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        ids.insert(gettid());
+      }
+      for (size_t i = begin; i < end; ++i) seen[i]++;
+      // A nested loop runs inline on this thread.
+      parallel_for(4, size_t{1} << 20, [&](size_t b, size_t e) {
+        std::lock_guard<std::mutex> lock(m);
+        ids.insert(gettid());
+        EXPECT_EQ(b, 0u);
+        EXPECT_EQ(e, 4u);
+      });
+    });
+    for (size_t i = 0; i < count; ++i) ASSERT_EQ(seen[i].load(), 1) << "round " << round << " item " << i;
+  }
+  EXPECT_LE(ids.size(), 3u);  // the caller and two workers, not threads per loop
+  EXPECT_THROW(parallel_for(8, size_t{1} << 20, [](size_t begin, size_t) {
+                 if (begin > 0) throw Error("part failed");
+               }),
+               Error);
+  std::atomic<size_t> after{0};  // the pool still works after an error
+  parallel_for(8, size_t{1} << 20, [&](size_t begin, size_t end) { after += end - begin; });
+  EXPECT_EQ(after.load(), 8u);
+  set_thread_count(std::thread::hardware_concurrency());
 }
 
 TEST(RuntimeKernels, RopeRotatesEachPairOfEachHead) {

@@ -9,6 +9,7 @@
 #include "common/vector_clones.h"
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/program/quantize.h"
+#include "exporter/program/quantize_kernels.h"
 
 namespace pte {
 namespace {
@@ -165,6 +166,16 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   for (int64_t r = 0; r < n_rows;) {
     const int64_t n = run_length(r, std::min(n_rows, r + block_rows));
     TensorView block = view_of(r, n);
+    if (quant && block.is_contiguous() && is_float(block.dtype)) {
+      // Cast, rounding and quantization fused, straight from the checkpoint's bytes. On inf or
+      // nan the general path below counts the overflows and reports the block.
+      const uint8_t* src = block.storage + static_cast<size_t>(block.offset) * element_size(block.dtype);
+      if (quantize_source_rows(src, block.dtype, r, n, cols, layout, out[0].data(), out[1].data())) {
+        checkpoint.release(block);
+        r += n;
+        continue;
+      }
+    }
     buffer.resize(static_cast<size_t>(n * cols));
     block.read_f32(buffer.data());
     round_in_place(buffer, model_dtype, stats);

@@ -189,6 +189,14 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     checkpoint.release(block);
     r += n;
   }
+  // Once more for the rows' whole span: pages the kernel mapped again around later faults go too.
+  if (n_rows > 0 && !source->shape.empty() && source->is_contiguous()) {
+    const auto [lo, hi] = std::minmax_element(rows.begin(), rows.end());
+    TensorView span = *source;
+    span.offset = source->offset + *lo * source->strides[0];
+    span.shape[0] = *hi - *lo + 1;
+    checkpoint.release(span);
+  }
 }
 
 }  // namespace pte

@@ -139,7 +139,8 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     return n;
   };
 
-  out.assign(quant ? 2 : 1, {});
+  out.resize(quant ? 2 : 1);  // buffers given by the caller keep their memory (buffer_pool.h)
+  for (std::vector<uint8_t>& b : out) b.clear();
   if (!quant && source->dtype == model_dtype && run_length(0, n_rows) == n_rows) {
     TensorView v = view_of(0, n_rows);
     if (v.is_contiguous()) {

@@ -65,7 +65,8 @@ struct WeightStats {
   uint64_t fp16_overflows = 0;  // finite source values that became ±inf in fp16
 };
 
-// Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry.
+// Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry. Buffers
+// already in `out` are reused (their memory, not their contents).
 void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,
                     std::vector<std::vector<uint8_t>>& out, WeightStats& stats);
 

@@ -115,6 +115,7 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
         if (progress) progress(i + 1, weights.size());
       });
 
+  segment.finish();
   std::vector<uint8_t> container =
       build_container(program, segment.blobs(), exporter_version, late ? late() : std::map<std::string, MetaValue>{});
   if (container.size() != container_size)

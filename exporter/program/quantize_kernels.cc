@@ -20,10 +20,11 @@ bool has_f16c() {
 bool cpu_supports(QuantizeVariant variant) {
   if (variant == QuantizeVariant::Portable) return true;
 #if defined(__x86_64__) && defined(PTE_QUANTIZE_X86_KERNELS)
-  const bool avx2 = __builtin_cpu_supports("avx2") && has_f16c();
+  // Asked once: CPUID traps to the hypervisor on a virtual machine, and this runs per row block.
+  static const bool avx2 = __builtin_cpu_supports("avx2") && has_f16c();
+  static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   if (variant == QuantizeVariant::Avx2) return avx2;
-  if (variant == QuantizeVariant::Avx512)
-    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (variant == QuantizeVariant::Avx512) return avx512;
 #endif
   return false;
 }

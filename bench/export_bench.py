@@ -8,10 +8,13 @@ For each case: warm the page cache (cat the input to /dev/null twice), time `cat
 (Maximum resident set size), output size, and wall / cat-floor.
 
 Cases: 16 layers .pth and .safetensors; 16 layers .pth with --threads 1; --layer-variants
-(default 4) .pth, to compare peak RSS against layer count. Data lives under --workdir (default
-/tmp/pte-bench), never inside the repository. Prints a markdown table at the end.
+(default 4) .pth, to compare peak RSS against layer count; with --8b, the Llama 3 8B shape
+(32 layers, 16 GB of bf16 safetensors, made once by make_llama1b.py --shape 8b; delete
+WORKDIR/llama8b-L32 when done). Data lives under --workdir (default /tmp/pte-bench), never
+inside the repository. Prints a markdown table at the end, with the CPU time (user + sys) of
+each export: on a shared machine it varies less than the wall time.
 
-  /usr/bin/python3 bench/export_bench.py [--workdir DIR] [--repeat 3] [--pte PATH]
+  /usr/bin/python3 bench/export_bench.py [--workdir DIR] [--repeat 3] [--pte PATH] [--8b] [--only-8b]
 """
 import argparse
 import datetime
@@ -88,10 +91,10 @@ def cat_floor(files, repeat, log):
     return statistics.median(walls)
 
 
-def make_model(workdir, layers, formats, log):
-    out = os.path.join(workdir, f"llama1b-L{layers}")
-    cmd = [PY, os.path.join(HERE, "make_llama1b.py"), "--layers", str(layers), "--out", out,
-           "--formats", formats]
+def make_model(workdir, layers, formats, log, shape="1b"):
+    out = os.path.join(workdir, f"llama{shape}-L{layers}")
+    cmd = [PY, os.path.join(HERE, "make_llama1b.py"), "--shape", shape, "--layers", str(layers),
+           "--out", out, "--formats", formats]
     t0 = time.perf_counter()
     p = sh(cmd)
     print(f"  {p.stdout.strip()} [{time.perf_counter() - t0:.1f} s]", flush=True)
@@ -129,7 +132,7 @@ def run_case(name, model_dir, fmt, extra, workdir, repeat, log):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     in_bytes = sum(os.path.getsize(f) for f in files)
     floor = cat_floor(files, repeat, log)
-    walls, rss, anon, filerss, cpu, summary = [], [], [], [], [], ""
+    walls, rss, anon, filerss, cpu, cpu_s, loads, summary = [], [], [], [], [], [], [], ""
     for i in range(repeat):
         if os.path.exists(out):
             os.remove(out)
@@ -141,7 +144,9 @@ def run_case(name, model_dir, fmt, extra, workdir, repeat, log):
         anon.append(pk["anon"])
         filerss.append(pk["file"])
         cpu.append(pk["cpu"])
+        cpu_s.append(sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)))
         load = open("/proc/loadavg").read().split()[0]
+        loads.append(float(load))
         summary = next((l.strip() for l in text.splitlines() if l.lstrip().startswith("wrote ")), "")
         print(f"  {name} run {i + 1}: {w:.2f} s, peak RSS {r / 1e6:.0f} MB "
               f"(sampled peaks: anon {pk['anon'] / 1e6:.0f} MB, file {pk['file'] / 1e6:.0f} MB), "
@@ -152,7 +157,7 @@ def run_case(name, model_dir, fmt, extra, workdir, repeat, log):
         "case": name, "input": os.path.basename(ckpt), "in_gb": in_bytes / 1e9,
         "wall": wall, "walls": walls, "gbps": in_bytes / 1e9 / wall,
         "rss_mb": statistics.median(rss) / 1e6, "rss_all": [x / 1e6 for x in rss],
-        "cpu": statistics.median(cpu), "anon_mb": statistics.median(anon) / 1e6, "file_mb": statistics.median(filerss) / 1e6,
+        "cpu": statistics.median(cpu), "cpu_s": statistics.median(cpu_s), "load": statistics.median(loads), "anon_mb": statistics.median(anon) / 1e6, "file_mb": statistics.median(filerss) / 1e6,
         "out_mb": os.path.getsize(out) / 1e6, "cat": floor, "ratio": wall / floor,
         "pte_summary": summary, "out": out,
     }
@@ -165,13 +170,13 @@ def run_case(name, model_dir, fmt, extra, workdir, repeat, log):
 
 def table(rows):
     lines = ["| case | input GB | wall s (median; runs) | input GB/s | peak RSS MB "
-             "(anon / file) | output MB | cat floor s | wall / floor | CPU % |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "(anon / file) | output MB | cat floor s | wall / floor | CPU % | CPU s | load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         runs = ", ".join(f"{w:.1f}" for w in r["walls"])
         lines.append(f"| {r['case']} | {r['in_gb']:.2f} | {r['wall']:.2f} ({runs}) | "
                      f"{r['gbps']:.3f} | {r['rss_mb']:.0f} ({r['anon_mb']:.0f} / {r['file_mb']:.0f}) | "
-                     f"{r['out_mb']:.0f} | {r['cat']:.2f} | {r['ratio']:.0f}x | {r['cpu']:.0f} |")
+                     f"{r['out_mb']:.0f} | {r['cat']:.2f} | {r['ratio']:.1f}x | {r['cpu']:.0f} | {r['cpu_s']:.2f} | {r['load']:.1f} |")
     return "\n".join(lines)
 
 
@@ -184,6 +189,9 @@ def main():
     ap.add_argument("--layer-variants", default="4",
                     help="extra layer counts exported from .pth (comma list; '' for none)")
     ap.add_argument("--no-threads1", action="store_true", help="skip the --threads 1 case")
+    ap.add_argument("--8b", dest="with_8b", action="store_true",
+                    help="also the Llama 3 8B shape (16 GB safetensors; needs ~21 GB free disk)")
+    ap.add_argument("--only-8b", action="store_true", help="only the 8B case")
     ARGS = a = ap.parse_args()
     a.workdir = os.path.abspath(a.workdir)
     if os.path.commonpath([a.workdir, REPO]) == REPO:
@@ -212,16 +220,19 @@ def main():
     log.write(f"\n===== {env}\n")
 
     print("models:", flush=True)
-    m16 = make_model(a.workdir, 16, "pth,safetensors,hf", log)
-    variants = [int(x) for x in a.layer_variants.split(",") if x.strip()]
-    mvar = {n: make_model(a.workdir, n, "pth", log) for n in variants if n != 16}
-
+    cases = []
+    if not a.only_8b:
+        m16 = make_model(a.workdir, 16, "pth,safetensors,hf", log)
+        variants = [int(x) for x in a.layer_variants.split(",") if x.strip()]
+        mvar = {n: make_model(a.workdir, n, "pth", log) for n in variants if n != 16}
+        cases = [("L16 pth", m16, "pth", []), ("L16 safetensors", m16, "safetensors", []),
+                 ("L16 HF folder, 2 shards", m16, "hf", [])]
+        if not a.no_threads1:
+            cases.append(("L16 pth --threads 1", m16, "pth", ["--threads", "1"]))
+        cases += [(f"L{n} pth", d, "pth", []) for n, d in mvar.items()]
+    if a.with_8b or a.only_8b:
+        cases.append(("8B L32 safetensors", make_model(a.workdir, 32, "safetensors", log, "8b"), "safetensors", []))
     rows = []
-    cases = [("L16 pth", m16, "pth", []), ("L16 safetensors", m16, "safetensors", []),
-             ("L16 HF folder, 2 shards", m16, "hf", [])]
-    if not a.no_threads1:
-        cases.append(("L16 pth --threads 1", m16, "pth", ["--threads", "1"]))
-    cases += [(f"L{n} pth", d, "pth", []) for n, d in mvar.items()]
     for name, d, fmt, extra in cases:
         print(f"{name}:", flush=True)
         try:

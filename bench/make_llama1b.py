@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Create a synthetic checkpoint shaped like Llama 3.2 1B (random bf16 weights, seeded).
+"""Create a synthetic checkpoint shaped like Llama 3.2 1B or Llama 3 8B (random bf16 weights, seeded).
 
-Writes, into --out (default /tmp/pte-bench/llama1b-L<layers>):
-  params.json         Meta format (Llama 3.2 1B values, n_layers = --layers)
+Writes, into --out (default WORKDIR/llama1b-L<layers>, or WORKDIR/llama8b-L<layers> with --shape 8b;
+WORKDIR is --workdir, default /tmp/pte-bench):
+  params.json         Meta format (Llama 3.2 1B or Llama 3 8B values, n_layers = --layers)
   model.safetensors   written by hand: 8-byte LE header length + JSON header + raw bytes
   model.pth           written by torch.save (zip format), same tensors, same order
   hf/                 with --formats ...,hf: the same tensors as a Hugging Face folder
@@ -14,7 +15,9 @@ model.pth is then written by torch.save from a state dict whose tensors are zero
 of the memory-mapped safetensors file (page cache, not anonymous memory).
 
 The hidden size follows from params.json as in Meta's reference code:
-  4*dim=8192 -> int(2*8192/3)=5461 -> *1.5 = 8191 -> round up to multiple_of 256 = 8192.
+  1B: 4*dim=8192 -> int(2*8192/3)=5461 -> *1.5 = 8191 -> round up to multiple_of 256 = 8192.
+  8B: 4*dim=16384 -> 10922 -> *1.3 = 14198 -> round up to multiple_of 1024 = 14336.
+The 8B shape (32 layers) is 16.06 GB; `--formats safetensors` writes only that file.
 """
 import argparse
 import json
@@ -28,6 +31,18 @@ import numpy as np
 import torch
 
 GEN_VERSION = 1
+
+# Meta params.json values of each shape (n_layers set from --layers) and the hidden size they give.
+SHAPES = {
+    "1b": {"layers": 16, "hidden": 8192,
+           "params": {"dim": 2048, "n_heads": 32, "n_kv_heads": 8, "vocab_size": 128256,
+                      "ffn_dim_multiplier": 1.5, "multiple_of": 256, "norm_eps": 1e-5,
+                      "rope_theta": 500000.0, "use_scaled_rope": True}},
+    "8b": {"layers": 32, "hidden": 14336,
+           "params": {"dim": 4096, "n_heads": 32, "n_kv_heads": 8, "vocab_size": 128256,
+                      "ffn_dim_multiplier": 1.3, "multiple_of": 1024, "norm_eps": 1e-5,
+                      "rope_theta": 500000.0}},
+}
 
 
 def hidden_dim(p):
@@ -183,19 +198,22 @@ def write_hf_folder(out, st_path, specs, params):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--layers", type=int, default=16)
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="1b")
+    ap.add_argument("--layers", type=int, help="default: 16 for 1b, 32 for 8b")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", help="output folder (default /tmp/pte-bench/llama1b-L<layers>)")
+    ap.add_argument("--workdir", default="/tmp/pte-bench", help="parent of the default --out")
+    ap.add_argument("--out", help="output folder (default WORKDIR/llama<shape>-L<layers>)")
     ap.add_argument("--formats", default="pth,safetensors",
                     help="which to keep (safetensors is always written first; pth is built from it)")
     a = ap.parse_args()
-    out = a.out or f"/tmp/pte-bench/llama1b-L{a.layers}"
+    shape = SHAPES[a.shape]
+    if a.layers is None:
+        a.layers = shape["layers"]
+    out = a.out or os.path.join(a.workdir, f"llama{a.shape}-L{a.layers}")
     os.makedirs(out, exist_ok=True)
 
-    params = {"dim": 2048, "n_layers": a.layers, "n_heads": 32, "n_kv_heads": 8,
-              "vocab_size": 128256, "ffn_dim_multiplier": 1.5, "multiple_of": 256,
-              "norm_eps": 1e-5, "rope_theta": 500000.0, "use_scaled_rope": True}
-    assert hidden_dim(params) == 8192, hidden_dim(params)
+    params = dict(shape["params"], n_layers=a.layers)
+    assert hidden_dim(params) == shape["hidden"], hidden_dim(params)
     specs = tensor_specs(params)
     n_params = sum(int(np.prod(s)) for _, s, _ in specs)
     gen = {"version": GEN_VERSION, "seed": a.seed, "params": params, "tensors": len(specs),

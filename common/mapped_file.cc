@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -28,8 +29,12 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
 void MappedFile::release(const uint8_t* data, size_t length) const {
   if (!data_ || data < data_ || length > size_ || data - data_ > static_cast<ptrdiff_t>(size_ - length)) return;
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + length) / page * page;
+  const uintptr_t map_begin = reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t map_end = (map_begin + size_ + page - 1) / page * page;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  begin = begin - map_begin > kFaultAround ? begin - kFaultAround : map_begin;
+  begin = begin / page * page;
+  const uintptr_t end = std::min(map_end, (reinterpret_cast<uintptr_t>(data) + length + page - 1) / page * page);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 

@@ -27,9 +27,13 @@ class MappedFile {
     return offset <= size_ && length <= size_ - offset;
   }
   // Tells the kernel this process is done with the pages of [data, data + length): they leave
-  // its resident set (a later read faults them back in from the page cache). Pages only
-  // partly inside the range are kept. Does nothing for a range outside the map.
+  // its resident set (a later read faults them back in from the page cache, so releasing too
+  // much costs time, never correctness). Pages only partly inside the range go too (ranges
+  // rarely start on a page: kept, they would add up), and so do the kFaultAround bytes before
+  // it: a page fault maps the cached pages around it, which brings back pages of ranges
+  // released before. Does nothing for a range outside the map.
   void release(const uint8_t* data, size_t length) const;
+  static constexpr uintptr_t kFaultAround = 64 * 1024;  // Linux's default fault_around_bytes
 
  private:
   std::string path_;

@@ -112,14 +112,17 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
       folder_(std::move(other.folder_)),
       temp_path_(std::move(other.temp_path_)),
       fd_(other.fd_),
+      direct_fd_(other.direct_fd_),
       committed_(other.committed_),
       bytes_written_(other.bytes_written_) {
   other.fd_ = -1;
+  other.direct_fd_ = -1;
   other.temp_path_.clear();
   other.committed_ = true;
 }
 
 OutputFile::~OutputFile() {
+  if (direct_fd_ >= 0) ::close(direct_fd_);
   if (fd_ >= 0) ::close(fd_);
   if (!committed_ && !temp_path_.empty()) {
     ::unlink(temp_path_.c_str());
@@ -138,6 +141,30 @@ void OutputFile::write_at(uint64_t offset, const void* data, size_t size) {
     p += n; size -= static_cast<size_t>(n); offset += static_cast<uint64_t>(n);
     bytes_written_ += static_cast<uint64_t>(n);
   }
+}
+
+bool OutputFile::write_direct_at(uint64_t offset, const void* data, size_t size) {
+  if (direct_fd_ == -2) {
+    direct_fd_ = ::open(readable_path().c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+    if (direct_fd_ < 0) direct_fd_ = -1;
+  }
+  if (direct_fd_ < 0) return false;
+  const char* p = static_cast<const char*>(data);
+  bool wrote = false;
+  while (size > 0) {
+    ssize_t n = ::pwrite(direct_fd_, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && !wrote) {  // this file system takes no direct I/O
+      ::close(direct_fd_);
+      direct_fd_ = -1;
+      return false;
+    }
+    if (n <= 0) throw Error((destination_.empty() ? folder_ : destination_) + ": write failed: " + std::strerror(errno));
+    wrote = true;
+    p += n; size -= static_cast<size_t>(n); offset += static_cast<uint64_t>(n);
+    bytes_written_ += static_cast<uint64_t>(n);
+  }
+  return true;
 }
 
 void OutputFile::read_at(uint64_t offset, void* data, size_t size) const {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "exporter/packer/buffer_pool.h"
 #include "exporter/packer/container_builder.h"
 #include "exporter/packer/ordered_parallel.h"
 #include "exporter/packer/output_file.h"
@@ -93,10 +94,13 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
   std::mutex stats_mu;
   WeightStats stats;
   const size_t window = static_cast<size_t>(std::max(threads, 1)) * 2;
+  BufferPool buffers(size_t{64} << 20, 2 * (window + static_cast<size_t>(std::max(threads, 1))));
   ordered_parallel<ComputedWeight>(
       weights.size(), threads, window,
       [&](size_t i, ComputedWeight& out) {
         WeightStats local;
+        out.blobs.clear();
+        for (int b = 0; b < 2; ++b) out.blobs.push_back(buffers.take());
         compute_weight(*weights[i], checkpoints, out.blobs, local);
         for (const Bytes& b : out.blobs) out.digests.push_back(sha256(b.data(), b.size()));
         std::lock_guard<std::mutex> lock(stats_mu);
@@ -106,10 +110,12 @@ PackReport pack_program(const Program& program, const CheckpointSet& checkpoints
       [&](size_t i, ComputedWeight& computed) {
         const std::vector<std::string> keys = weights[i]->blob_keys();
         for (size_t b = 0; b < keys.size(); ++b) segment.add(keys[b], computed.blobs[b], computed.digests[b]);
+        for (Bytes& b : computed.blobs) buffers.give(std::move(b));
         computed = ComputedWeight{};
         if (progress) progress(i + 1, weights.size());
       });
 
+  segment.finish();
   report.late = late ? late() : std::map<std::string, MetaValue>{};
   std::vector<uint8_t> container = build_container(program, segment.blobs(), exporter_version, report.late);
   if (container.size() != container_size)

@@ -10,6 +10,7 @@
 #include "exporter/checkpoint/checkpoint.h"
 #include "exporter/program/quantize.h"
 #include "exporter/program/scale_search.h"
+#include "exporter/program/quantize_kernels.h"
 
 namespace pte {
 namespace {
@@ -150,7 +151,8 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     return n;
   };
 
-  out.assign(quant ? 2 : 1, {});
+  out.resize(quant ? 2 : 1);  // buffers given by the caller keep their memory (buffer_pool.h)
+  for (std::vector<uint8_t>& b : out) b.clear();
   if (!quant && source->dtype == model_dtype && run_length(0, n_rows) == n_rows) {
     TensorView v = view_of(0, n_rows);
     if (v.is_contiguous()) {
@@ -187,6 +189,17 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   for (int64_t r = 0; r < n_rows;) {
     const int64_t n = run_length(r, std::min(n_rows, r + block_rows));
     TensorView block = view_of(r, n);
+    if (quant && !layout.search && block.is_contiguous() && is_float(block.dtype)) {
+      // Cast, rounding and quantization fused, straight from the checkpoint's bytes (the scale
+      // search has its own loop). On inf or nan the general path below counts the overflows and
+      // reports the block.
+      const uint8_t* src = block.storage + static_cast<size_t>(block.offset) * element_size(block.dtype);
+      if (quantize_source_rows(src, block.dtype, r, n, cols, layout, out[0].data(), out[1].data())) {
+        checkpoint.release(block);
+        r += n;
+        continue;
+      }
+    }
     buffer.resize(static_cast<size_t>(n * cols));
     block.read_f32(buffer.data());
     round_in_place(buffer, model_dtype, stats);
@@ -199,6 +212,14 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     }
     checkpoint.release(block);
     r += n;
+  }
+  // Once more for the rows' whole span: pages the kernel mapped again around later faults go too.
+  if (n_rows > 0 && !source->shape.empty() && source->is_contiguous()) {
+    const auto [lo, hi] = std::minmax_element(rows.begin(), rows.end());
+    TensorView span = *source;
+    span.offset = source->offset + *lo * source->strides[0];
+    span.shape[0] = *hi - *lo + 1;
+    checkpoint.release(span);
   }
 }
 

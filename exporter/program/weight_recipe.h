@@ -78,7 +78,8 @@ struct RowPlan {
 };
 RowPlan plan_rows(const WeightRecipe& recipe, const TensorView& source);
 
-// Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry.
+// Computes the recipe's blobs (row-major, little-endian), one per blob_keys() entry. Buffers
+// already in `out` are reused (their memory, not their contents).
 void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints,
                     std::vector<std::vector<uint8_t>>& out, WeightStats& stats);
 

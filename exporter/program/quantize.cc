@@ -7,17 +7,11 @@
 
 #include "common/float16.h"
 #include "common/vector_clones.h"
+#include "exporter/program/model_dtype_rounding.h"
 #include "exporter/program/scale_search.h"
 
 namespace pte {
 namespace {
-
-// Each operation's exact float result rounded once to the model dtype.
-template <bool kHalf>
-[[gnu::always_inline]] inline float to_model_dtype(float v) {
-  if constexpr (kHalf) return round_to_half_fast(v);
-  else return v;
-}
 
 template <bool kHalf>
 void store_scale(uint8_t* scales, int64_t index, float scale) {

@@ -5,15 +5,10 @@
 
 #include "common/float16.h"
 #include "common/vector_clones.h"
+#include "exporter/program/model_dtype_rounding.h"
 
 namespace pte {
 namespace {
-
-template <bool kHalf>
-[[gnu::always_inline]] inline float to_model_dtype(float v) {
-  if constexpr (kHalf) return round_to_half_fast(v);
-  else return v;
-}
 
 constexpr int kLanes = 8;    // independent partial sums, added in lane order at the end
 constexpr int64_t kStride = 64;  // elements between two checks against the bound

@@ -5,59 +5,49 @@
 
 #include "common/float16.h"
 #include "common/vector_clones.h"
+#include "exporter/program/scale_search_kernels.h"
 #include "exporter/program/model_dtype_rounding.h"
 
 namespace pte {
 namespace {
 
-constexpr int kLanes = 8;    // independent partial sums, added in lane order at the end
-constexpr int64_t kStride = 64;  // elements between two checks against the bound
-
-// Weighted squared error of the block coded with scale s. Stops early (returning a value at
-// least `bound`) once a partial sum reaches `bound`, which cannot change the choice. The sum
-// order is fixed (lane i % 8, lanes added in order), so the result never depends on the CPU.
+// The portable loop, in the order scale_search_kernels.h gives.
 template <bool kHalf, bool kWeighted>
-[[gnu::always_inline]] inline double block_error(const float* x, int64_t n, const float* w, float s, float qmin,
-                                                 float qmax, double bound) {
+double block_error(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound) {
+  using detail::kScaleSearchLanes;
   const float recip = to_model_dtype<kHalf>(1.0f / s);
-  double lane[kLanes] = {};
+  double lane[kScaleSearchLanes] = {};
   int64_t i = 0;
-  for (int64_t stop = std::min(n, kStride); i < n; stop = std::min(n, stop + kStride)) {
-    for (; i + kLanes <= stop; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) {
-        const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i + l] * recip)), qmin), qmax);
-        const double d = static_cast<double>(x[i + l]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
-        lane[l] += kWeighted ? static_cast<double>(w[i + l]) * (d * d) : d * d;
-      }
+  for (int64_t stop = std::min(n, detail::kScaleSearchStride); i < n;
+       stop = std::min(n, stop + detail::kScaleSearchStride)) {
     for (; i < stop; ++i) {
       const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
       const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
-      lane[i % kLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
+      lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
     }
     double sum = 0;
-    for (int l = 0; l < kLanes; ++l) sum += lane[l];
+    for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
     if (i == n || sum >= bound) return sum;
   }
   return 0;  // n == 0
 }
 
-template <bool kHalf, bool kWeighted>
-[[gnu::always_inline]] inline float search(const float* x, int64_t n, const float* w, float amax, float reference,
-                                           int bits) {
+template <bool kHalf>
+float search(const float* x, int64_t n, const float* w, float amax, float reference, int bits) {
+  static const detail::BlockErrorFn block_error = detail::block_error_of(best_quantize_variant());
   const double div = bits == 4 ? 7.5 : 127.5;
   const float qmin = bits == 4 ? -8.0f : -128.0f;
   const float qmax = bits == 4 ? 7.0f : 127.0f;
   const float eps = kHalf ? 0x1p-14f : 0x1p-126f;
   float best = reference;
   int best_percent = 100;
-  double best_err = block_error<kHalf, kWeighted>(x, n, w, reference, qmin, qmax,
-                                                  std::numeric_limits<double>::infinity());
+  double best_err = block_error(x, n, w, reference, qmin, qmax, std::numeric_limits<double>::infinity(), kHalf);
   auto try_percent = [&](int percent) {
     if (percent == 100 || percent < kScaleSearchLowest || percent > kScaleSearchHighest || best_err == 0) return;
     const float raw = static_cast<float>(static_cast<double>(amax) * percent / (100.0 * div));
     const float s = std::max(to_model_dtype<kHalf>(raw), eps);
     if (s == best) return;
-    const double err = block_error<kHalf, kWeighted>(x, n, w, s, qmin, qmax, best_err);
+    const double err = block_error(x, n, w, s, qmin, qmax, best_err, kHalf);
     if (err < best_err) {
       best_err = err;
       best = s;
@@ -73,20 +63,29 @@ template <bool kHalf, bool kWeighted>
   return best;
 }
 
-PTE_VECTOR_CLONES float search_half(const float* x, int64_t n, const float* w, float amax, float reference, int bits) {
-  return w ? search<true, true>(x, n, w, amax, reference, bits) : search<true, false>(x, n, w, amax, reference, bits);
-}
-
-PTE_VECTOR_CLONES float search_float(const float* x, int64_t n, const float* w, float amax, float reference, int bits) {
-  return w ? search<false, true>(x, n, w, amax, reference, bits) : search<false, false>(x, n, w, amax, reference, bits);
-}
-
 }  // namespace
+
+namespace detail {
+PTE_VECTOR_CLONES double block_error_portable(const float* x, int64_t n, const float* w, float s, float qmin,
+                                              float qmax, double bound, bool half) {
+  if (half) return w ? block_error<true, true>(x, n, w, s, qmin, qmax, bound) : block_error<true, false>(x, n, w, s, qmin, qmax, bound);
+  return w ? block_error<false, true>(x, n, w, s, qmin, qmax, bound) : block_error<false, false>(x, n, w, s, qmin, qmax, bound);
+}
+
+BlockErrorFn block_error_of(QuantizeVariant variant) {
+#if defined(PTE_QUANTIZE_X86_KERNELS)
+  if (variant == QuantizeVariant::Avx2 && cpu_supports(variant)) return block_error_avx2;
+  if (variant == QuantizeVariant::Avx512 && cpu_supports(variant)) return block_error_avx512;
+#endif
+  (void)variant;
+  return block_error_portable;
+}
+}  // namespace detail
 
 float ScaleSearch::block_scale(const float* x, int64_t n, int64_t column, float amax, float reference) const {
   if (amax == 0) return reference;
   const float* w = importance ? importance + column : nullptr;
-  return dtype == DType::F16 ? search_half(x, n, w, amax, reference, bits) : search_float(x, n, w, amax, reference, bits);
+  return dtype == DType::F16 ? search<true>(x, n, w, amax, reference, bits) : search<false>(x, n, w, amax, reference, bits);
 }
 
 }  // namespace pte

@@ -1,0 +1,75 @@
+// The scale search's block error with AVX2 and F16C, compiled for those instruction sets for
+// this file only and called only when the CPU has them (scale_search.cc). It computes exactly
+// what the portable loop computes: the same float operations element by element (F16C's
+// conversions round to nearest even, like round_to_half_fast; _mm256_round_ps to nearest even,
+// like round_half_even_small), and element i added to float64 lane i % 8, the lanes summed in
+// order at each check. Vector lanes 0-3 and 4-7 are those lanes.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "exporter/program/model_dtype_rounding.h"
+#include "exporter/program/scale_search_kernels.h"
+
+namespace pte::detail {
+namespace {
+
+template <bool kHalf>
+__m256 to_model_dtype8(__m256 v) {
+  if constexpr (kHalf) return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  else return v;
+}
+
+template <bool kHalf, bool kWeighted>
+double block_error(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound) {
+  const float recip = to_model_dtype<kHalf>(1.0f / s);
+  const __m256 vrecip = _mm256_set1_ps(recip), vs = _mm256_set1_ps(s);
+  const __m256 vmin = _mm256_set1_ps(qmin), vmax = _mm256_set1_ps(qmax);
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (int64_t stop = std::min(n, kScaleSearchStride); i < n; stop = std::min(n, stop + kScaleSearchStride)) {
+    for (; i + kScaleSearchLanes <= stop; i += kScaleSearchLanes) {
+      const __m256 xv = _mm256_loadu_ps(x + i);
+      __m256 q = _mm256_round_ps(to_model_dtype8<kHalf>(_mm256_mul_ps(xv, vrecip)),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      q = _mm256_min_ps(_mm256_max_ps(q, vmin), vmax);
+      const __m256 deq = to_model_dtype8<kHalf>(_mm256_mul_ps(q, vs));
+      const __m256d d_lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
+                                         _mm256_cvtps_pd(_mm256_castps256_ps128(deq)));
+      const __m256d d_hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)),
+                                         _mm256_cvtps_pd(_mm256_extractf128_ps(deq, 1)));
+      __m256d e_lo = _mm256_mul_pd(d_lo, d_lo), e_hi = _mm256_mul_pd(d_hi, d_hi);
+      if constexpr (kWeighted) {
+        const __m256 wv = _mm256_loadu_ps(w + i);
+        e_lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(wv)), e_lo);
+        e_hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(wv, 1)), e_hi);
+      }
+      lo = _mm256_add_pd(lo, e_lo);
+      hi = _mm256_add_pd(hi, e_hi);
+    }
+    alignas(32) double lane[kScaleSearchLanes];
+    _mm256_store_pd(lane, lo);
+    _mm256_store_pd(lane + 4, hi);
+    for (; i < stop; ++i) {
+      const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
+      const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
+      lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
+    }
+    lo = _mm256_load_pd(lane);
+    hi = _mm256_load_pd(lane + 4);
+    double sum = 0;
+    for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
+    if (i == n || sum >= bound) return sum;
+  }
+  return 0;  // n == 0
+}
+
+}  // namespace
+
+double block_error_avx2(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound,
+                        bool half) {
+  if (half) return w ? block_error<true, true>(x, n, w, s, qmin, qmax, bound) : block_error<true, false>(x, n, w, s, qmin, qmax, bound);
+  return w ? block_error<false, true>(x, n, w, s, qmin, qmax, bound) : block_error<false, false>(x, n, w, s, qmin, qmax, bound);
+}
+
+}  // namespace pte::detail

@@ -1,0 +1,72 @@
+// The scale search's block error with AVX-512F, compiled for it for this file only and called
+// only when the CPU has it (scale_search.cc). It computes exactly what the portable loop
+// computes: the same float operations element by element (the fp16 conversions round to nearest
+// even, like round_to_half_fast; roundscale to nearest even, like round_half_even_small), and
+// element i added to float64 lane i % 8, the lanes summed in order at each check: 16 elements
+// are two steps of the 8 lanes, the first 8 elements, then the next 8.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "exporter/program/model_dtype_rounding.h"
+#include "exporter/program/scale_search_kernels.h"
+
+namespace pte::detail {
+namespace {
+
+template <bool kHalf>
+__m512 to_model_dtype16(__m512 v) {
+  if constexpr (kHalf) return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  else return v;
+}
+
+template <bool kHalf, bool kWeighted>
+double block_error(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound) {
+  const float recip = to_model_dtype<kHalf>(1.0f / s);
+  const __m512 vrecip = _mm512_set1_ps(recip), vs = _mm512_set1_ps(s);
+  const __m512 vmin = _mm512_set1_ps(qmin), vmax = _mm512_set1_ps(qmax);
+  __m512d lanes = _mm512_setzero_pd();
+  int64_t i = 0;
+  for (int64_t stop = std::min(n, kScaleSearchStride); i < n; stop = std::min(n, stop + kScaleSearchStride)) {
+    for (; i + 2 * kScaleSearchLanes <= stop; i += 2 * kScaleSearchLanes) {
+      const __m512 xv = _mm512_loadu_ps(x + i);
+      __m512 q = _mm512_roundscale_ps(to_model_dtype16<kHalf>(_mm512_mul_ps(xv, vrecip)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      q = _mm512_min_ps(_mm512_max_ps(q, vmin), vmax);
+      const __m512 deq = to_model_dtype16<kHalf>(_mm512_mul_ps(q, vs));
+      const __m512d d_lo = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(xv)),
+                                         _mm512_cvtps_pd(_mm512_castps512_ps256(deq)));
+      const __m512d d_hi = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1))),
+                                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(deq), 1))));
+      __m512d e_lo = _mm512_mul_pd(d_lo, d_lo), e_hi = _mm512_mul_pd(d_hi, d_hi);
+      if constexpr (kWeighted) {
+        const __m512 wv = _mm512_loadu_ps(w + i);
+        e_lo = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(wv)), e_lo);
+        e_hi = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(wv), 1))), e_hi);
+      }
+      lanes = _mm512_add_pd(_mm512_add_pd(lanes, e_lo), e_hi);
+    }
+    alignas(64) double lane[kScaleSearchLanes];
+    _mm512_store_pd(lane, lanes);
+    for (; i < stop; ++i) {
+      const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
+      const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
+      lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
+    }
+    lanes = _mm512_load_pd(lane);
+    double sum = 0;
+    for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
+    if (i == n || sum >= bound) return sum;
+  }
+  return 0;  // n == 0
+}
+
+}  // namespace
+
+double block_error_avx512(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound,
+                        bool half) {
+  if (half) return w ? block_error<true, true>(x, n, w, s, qmin, qmax, bound) : block_error<true, false>(x, n, w, s, qmin, qmax, bound);
+  return w ? block_error<false, true>(x, n, w, s, qmin, qmax, bound) : block_error<false, false>(x, n, w, s, qmin, qmax, bound);
+}
+
+}  // namespace pte::detail

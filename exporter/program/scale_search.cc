@@ -20,11 +20,7 @@ double block_error(const float* x, int64_t n, const float* w, float s, float qmi
   int64_t i = 0;
   for (int64_t stop = std::min(n, detail::kScaleSearchStride); i < n;
        stop = std::min(n, stop + detail::kScaleSearchStride)) {
-    for (; i < stop; ++i) {
-      const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
-      const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
-      lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
-    }
+    for (; i < stop; ++i) detail::add_element_error<kHalf, kWeighted>(x, w, i, recip, s, qmin, qmax, lane);
     double sum = 0;
     for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
     if (i == n || sum >= bound) return sum;
@@ -68,8 +64,9 @@ float search(const float* x, int64_t n, const float* w, float amax, float refere
 namespace detail {
 PTE_VECTOR_CLONES double block_error_portable(const float* x, int64_t n, const float* w, float s, float qmin,
                                               float qmax, double bound, bool half) {
-  if (half) return w ? block_error<true, true>(x, n, w, s, qmin, qmax, bound) : block_error<true, false>(x, n, w, s, qmin, qmax, bound);
-  return w ? block_error<false, true>(x, n, w, s, qmin, qmax, bound) : block_error<false, false>(x, n, w, s, qmin, qmax, bound);
+  return with_block_kind(half, w, [&](auto h, auto weighted) {
+    return block_error<decltype(h)::value, decltype(weighted)::value>(x, n, w, s, qmin, qmax, bound);
+  });
 }
 
 BlockErrorFn block_error_of(QuantizeVariant variant) {

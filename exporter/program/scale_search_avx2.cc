@@ -8,7 +8,6 @@
 
 #include <algorithm>
 
-#include "exporter/program/model_dtype_rounding.h"
 #include "exporter/program/scale_search_kernels.h"
 
 namespace pte::detail {
@@ -50,11 +49,7 @@ double block_error(const float* x, int64_t n, const float* w, float s, float qmi
     alignas(32) double lane[kScaleSearchLanes];
     _mm256_store_pd(lane, lo);
     _mm256_store_pd(lane + 4, hi);
-    for (; i < stop; ++i) {
-      const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
-      const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
-      lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
-    }
+    for (; i < stop; ++i) add_element_error<kHalf, kWeighted>(x, w, i, recip, s, qmin, qmax, lane);
     lo = _mm256_load_pd(lane);
     hi = _mm256_load_pd(lane + 4);
     double sum = 0;
@@ -68,8 +63,9 @@ double block_error(const float* x, int64_t n, const float* w, float s, float qmi
 
 double block_error_avx2(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound,
                         bool half) {
-  if (half) return w ? block_error<true, true>(x, n, w, s, qmin, qmax, bound) : block_error<true, false>(x, n, w, s, qmin, qmax, bound);
-  return w ? block_error<false, true>(x, n, w, s, qmin, qmax, bound) : block_error<false, false>(x, n, w, s, qmin, qmax, bound);
+  return with_block_kind(half, w, [&](auto h, auto weighted) {
+    return block_error<decltype(h)::value, decltype(weighted)::value>(x, n, w, s, qmin, qmax, bound);
+  });
 }
 
 }  // namespace pte::detail

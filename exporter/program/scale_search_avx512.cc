@@ -8,7 +8,6 @@
 
 #include <algorithm>
 
-#include "exporter/program/model_dtype_rounding.h"
 #include "exporter/program/scale_search_kernels.h"
 
 namespace pte::detail {
@@ -48,11 +47,7 @@ double block_error(const float* x, int64_t n, const float* w, float s, float qmi
     }
     alignas(64) double lane[kScaleSearchLanes];
     _mm512_store_pd(lane, lanes);
-    for (; i < stop; ++i) {
-      const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
-      const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
-      lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
-    }
+    for (; i < stop; ++i) add_element_error<kHalf, kWeighted>(x, w, i, recip, s, qmin, qmax, lane);
     lanes = _mm512_load_pd(lane);
     double sum = 0;
     for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
@@ -65,8 +60,9 @@ double block_error(const float* x, int64_t n, const float* w, float s, float qmi
 
 double block_error_avx512(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound,
                         bool half) {
-  if (half) return w ? block_error<true, true>(x, n, w, s, qmin, qmax, bound) : block_error<true, false>(x, n, w, s, qmin, qmax, bound);
-  return w ? block_error<false, true>(x, n, w, s, qmin, qmax, bound) : block_error<false, false>(x, n, w, s, qmin, qmax, bound);
+  return with_block_kind(half, w, [&](auto h, auto weighted) {
+    return block_error<decltype(h)::value, decltype(weighted)::value>(x, n, w, s, qmin, qmax, bound);
+  });
 }
 
 }  // namespace pte::detail

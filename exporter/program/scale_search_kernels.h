@@ -2,14 +2,35 @@
 // The inner loop of the scale search (scale_search.h): the error of one block coded with scale
 // s, in the fixed summation order every variant shares. Stops early, returning a value of at
 // least `bound`, once the partial sum reaches `bound` (which cannot change the choice).
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
+#include "common/float16.h"
+#include "exporter/program/model_dtype_rounding.h"
 #include "exporter/program/quantize_kernels.h"
 
 namespace pte::detail {
 
 inline constexpr int kScaleSearchLanes = 8;        // float64 partial sums: element i goes to lane i % 8
 inline constexpr int64_t kScaleSearchStride = 64;  // elements between two checks against the bound
+
+// The definition every variant computes: element i of the block coded with scale s
+// (recip = T(1 / s)), its squared error (times its importance) added to lane i % 8.
+template <bool kHalf, bool kWeighted>
+[[gnu::always_inline]] inline void add_element_error(const float* x, const float* w, int64_t i, float recip, float s,
+                                                     float qmin, float qmax, double* lane) {
+  const float q = std::min(std::max(round_half_even_small(to_model_dtype<kHalf>(x[i] * recip)), qmin), qmax);
+  const double d = static_cast<double>(x[i]) - static_cast<double>(to_model_dtype<kHalf>(q * s));
+  lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
+}
+
+// Calls kernel(std::bool_constant<half>, std::bool_constant<w != null>).
+template <typename Kernel>
+[[gnu::always_inline]] inline double with_block_kind(bool half, const float* w, Kernel kernel) {
+  if (half) return w ? kernel(std::true_type{}, std::true_type{}) : kernel(std::true_type{}, std::false_type{});
+  return w ? kernel(std::false_type{}, std::true_type{}) : kernel(std::false_type{}, std::false_type{});
+}
 
 // `w`: one importance per element, or null; `half`: T is fp16 (else fp32).
 double block_error_portable(const float* x, int64_t n, const float* w, float s, float qmin, float qmax,

@@ -27,7 +27,7 @@ class ExecutorResources {
       }
     throw Error("cpu variant '" + o.cpu_variant + "' is unknown; expected portable, avx2 or avx512");
   }
-  fast::ThreadPool pool;
+  ThreadPool pool;
   fast::CpuVariant variant;
 };
 

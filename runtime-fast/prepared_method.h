@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "runtime-fast/simd_kernels.h"
-#include "runtime-fast/thread_pool.h"
+#include "common/thread_pool.h"
 #include "runtime-load/method_graph.h"
 
 namespace pte::fast {

@@ -122,7 +122,7 @@ TEST(RunnerTokenTree, RowsEqualSequentialStepsAndAcceptCommitsThePath) {
 TEST(FastExecutor, ArenaReusesTheFloatsOfDeadValues) {
   runtime::LoadedProgram program(export_tiny("arena", testing::tiny_options(DType::F32), 3));
   runtime::MethodGraph graph(program, "forward");
-  fast::ThreadPool pool(1);
+  ThreadPool pool(1);
   fast::PreparedMethod prepared(graph, pool, fast::CpuVariant::Portable);
   size_t all_values = 0;
   for (const runtime::PreparedPiece& piece : graph.pieces())
@@ -140,7 +140,7 @@ TEST(FastExecutor, RejectsAVariantTheCpuLacksAndAnUnknownName) {
 }
 
 TEST(FastThreadPool, CoversEveryItemOnceAndRethrows) {
-  fast::ThreadPool pool(2);
+  ThreadPool pool(2);
   for (size_t count : {1u, 2u, 7u, 1000u}) {
     std::vector<std::atomic<int>> seen(count);
     pool.parallel_for(count, true, [&](size_t b, size_t e, size_t t) {
@@ -162,7 +162,7 @@ TEST(FastThreadPool, CoversEveryItemOnceAndRethrows) {
 // inside an old loop must never claim items of the next one (each item runs exactly once, and
 // no loop waits forever for a spurious count).
 TEST(FastThreadPool, LateWorkersNeverClaimTheNextLoop) {
-  fast::ThreadPool pool(4);
+  ThreadPool pool(4);
   const size_t counts[] = {3, 1000, 7, 64, 2, 333};
   for (int loop = 0; loop < 100000; ++loop) {
     const size_t count = counts[loop % 6];

@@ -1,5 +1,6 @@
 #pragma once
-// A persistent pool of worker threads for the fast executor: threads are started once, and a
+// A persistent pool of worker threads (the fast executor's, and the reference executor's
+// parallel_for): threads are started once, and a
 // parallel loop publishes its items, which the caller and whichever workers are awake claim in
 // chunks; the caller waits only for chunks that were claimed, so a worker that is slow to wake
 // (a busy machine) delays nothing. Nothing is allocated per loop.
@@ -12,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace pte::fast {
+namespace pte {
 
 class ThreadPool {
  public:
@@ -62,4 +63,4 @@ class ThreadPool {
   std::mutex error_mutex_;
 };
 
-}  // namespace pte::fast
+}  // namespace pte

@@ -1,8 +1,8 @@
-#include "runtime-fast/thread_pool.h"
+#include "common/thread_pool.h"
 
 #include <algorithm>
 
-namespace pte::fast {
+namespace pte {
 namespace {
 
 void cpu_relax() {
@@ -103,4 +103,4 @@ void ThreadPool::work(size_t thread) {
   }
 }
 
-}  // namespace pte::fast
+}  // namespace pte

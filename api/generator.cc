@@ -3,17 +3,14 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
+#include <optional>
+#include <string>
 
 #include "api/state.h"
 #include "tokenizers/stream_decoder.h"
 
 namespace pte {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 double per_second(size_t count, double seconds) { return seconds > 0 ? static_cast<double>(count) / seconds : 0.0; }
 
@@ -84,8 +81,8 @@ Result<Generation> Generator::generate(std::string_view prompt, const Generation
   return generate(std::span<const int32_t>(*ids), config, on_token);
 }
 
-// The loop of runtime::Runner::generate (prompt in chunks of T, then one greedy token per call),
-// with the caller's stop condition and the text decoded as `pte run` streams it.
+// runtime::Runner::generate, with the caller's stop condition and the text decoded as `pte run`
+// streams it.
 Result<Generation> Generator::generate(std::span<const int32_t> prompt, const GenerationConfig& config,
                                        const TokenCallback& on_token) {
   return detail::guarded([&]() -> Result<Generation> {
@@ -102,11 +99,12 @@ Result<Generation> Generator::generate(std::span<const int32_t> prompt, const Ge
         return Status(ErrorCode::InvalidArgument, "prompt token " + std::to_string(id) +
                                                       " is outside the vocabulary (vocab_size " +
                                                       std::to_string(layout.vocab_size) + ")");
-    std::vector<int32_t> stops = config.stop_ids;
-    if (config.stop_at_eos) stops.insert(stops.end(), state_->eos.begin(), state_->eos.end());
-    const auto is_stop = [&](int32_t t) { return std::find(stops.begin(), stops.end(), t) != stops.end(); };
-    const auto is_eos = [&](int32_t t) {
-      return config.stop_at_eos && std::find(state_->eos.begin(), state_->eos.end(), t) != state_->eos.end();
+    runtime::GenerateOptions options;
+    options.max_new_tokens = config.max_new_tokens;
+    options.stop_ids = config.stop_ids;
+    if (config.stop_at_eos) options.stop_ids.insert(options.stop_ids.end(), state_->eos.begin(), state_->eos.end());
+    const auto is_stop = [&](int32_t t) {
+      return std::find(options.stop_ids.begin(), options.stop_ids.end(), t) != options.stop_ids.end();
     };
 
     Generation g;
@@ -116,50 +114,25 @@ Result<Generation> Generator::generate(std::span<const int32_t> prompt, const Ge
       stream.emplace(*state_->tokenizer->tokenizer);
       g.text = stream->push(state_->tokenizer->shown(prompt));
     }
-
-    runner.reset();
-    const size_t V = static_cast<size_t>(layout.vocab_size);
-    const size_t T = static_cast<size_t>(layout.input_len);
-    auto start = std::chrono::steady_clock::now();
-    const std::vector<float>* last = nullptr;
-    for (size_t begin = 0; begin < prompt.size(); begin += T)
-      last = &runner.step(prompt.subspan(begin, std::min(T, prompt.size() - begin)));
-    g.stats.prefill_seconds = seconds_since(start);
-
-    start = std::chrono::steady_clock::now();
-    size_t decode_calls = 0;
-    g.stop_reason = "max_new_tokens";
-    std::span<const float> row(last->data() + last->size() - V, V);
-    while (static_cast<int64_t>(g.tokens.size()) < config.max_new_tokens) {
-      const int32_t next = static_cast<int32_t>(runtime::argmax(row));
-      g.tokens.push_back(next);
-      std::string piece = stream && !is_stop(next) ? stream->push(next) : std::string();
+    runtime::Generation r = runner.generate(prompt, options, [&](int32_t next) {
+      const std::string piece = stream && !is_stop(next) ? stream->push(next) : std::string();
       g.text += piece;
-      if (is_stop(next)) {
-        g.stop_reason = is_eos(next) ? "eos" : "stop_id";
-        if (on_token) on_token(next, piece);
-        break;
-      }
-      if (on_token && !on_token(next, piece)) {
-        g.stop_reason = "callback";
-        break;
-      }
-      if (static_cast<int64_t>(g.tokens.size()) == config.max_new_tokens) break;
-      if (runner.position() >= layout.max_context_len) {
-        g.stop_reason = "context_full";
-        break;
-      }
-      last = &runner.step(std::span<const int32_t>(&next, 1));
-      row = std::span<const float>(last->data(), V);
-      ++decode_calls;
-    }
-    g.stats.decode_seconds = seconds_since(start);
+      const bool go_on = !on_token || on_token(next, piece);
+      return go_on || is_stop(next);  // a stop token ends generation either way
+    });
     if (stream) g.text += stream->finish();
 
+    g.tokens = std::move(r.tokens);
+    g.stop_reason = r.stop_reason;
+    if (r.stop_reason == "stop_id" && config.stop_at_eos &&
+        std::find(state_->eos.begin(), state_->eos.end(), g.tokens.back()) != state_->eos.end())
+      g.stop_reason = "eos";
+    g.stats.prefill_seconds = r.prefill_seconds;
+    g.stats.decode_seconds = r.decode_seconds;
     g.stats.prompt_tokens = prompt.size();
     g.stats.generated_tokens = g.tokens.size();
     g.stats.prefill_tokens_per_second = per_second(prompt.size(), g.stats.prefill_seconds);
-    g.stats.decode_tokens_per_second = per_second(decode_calls, g.stats.decode_seconds);
+    g.stats.decode_tokens_per_second = per_second(r.decode_calls, g.stats.decode_seconds);
     g.stats.peak_memory_bytes = peak_resident_bytes();
     return g;
   });

@@ -33,7 +33,7 @@ std::vector<std::vector<int32_t>> find_guesses(const std::vector<int32_t>& histo
 }  // namespace
 
 LookaheadGeneration generate_lookahead(Runner& runner, std::span<const int32_t> prompt, const GenerateOptions& options,
-                                       const LookaheadOptions& lookahead, const std::function<void(int32_t)>& on_token) {
+                                       const LookaheadOptions& lookahead, const TokenCallback& on_token) {
   const RunnerLayout& layout = runner.layout();
   if (runner.is_pair() || layout.last_pos_input)
     throw Error("--lookahead needs a method with the logits of every position (a single-method export); '" +
@@ -59,9 +59,13 @@ LookaheadGeneration generate_lookahead(Runner& runner, std::span<const int32_t> 
   auto emit = [&](int32_t token) {
     g.tokens.push_back(token);
     history.push_back(token);
-    if (on_token) on_token(token);
     if (std::find(options.stop_ids.begin(), options.stop_ids.end(), token) != options.stop_ids.end()) {
+      if (on_token) on_token(token);
       g.stop_reason = "stop_id";
+      return false;
+    }
+    if (on_token && !on_token(token)) {
+      g.stop_reason = "callback";
       return false;
     }
     return static_cast<int64_t>(g.tokens.size()) < options.max_new_tokens;

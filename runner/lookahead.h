@@ -29,6 +29,6 @@ struct LookaheadGeneration : Generation {
 // Throws pte::Error when the runner's method does not return the logits of every position.
 LookaheadGeneration generate_lookahead(Runner& runner, std::span<const int32_t> prompt, const GenerateOptions& options,
                                        const LookaheadOptions& lookahead = {},
-                                       const std::function<void(int32_t)>& on_token = {});
+                                       const TokenCallback& on_token = {});
 
 }  // namespace pte::runtime

@@ -310,7 +310,7 @@ void Runner::accept(std::span<const size_t> path) {
 }
 
 Generation Runner::generate(std::span<const int32_t> prompt, const GenerateOptions& options,
-                            const std::function<void(int32_t)>& on_token) {
+                            const TokenCallback& on_token) {
   if (prompt.empty()) program_.fail("the prompt is empty: at least one token is needed");
   if (static_cast<int64_t>(prompt.size()) > layout().max_context_len)
     program_.fail("the prompt has " + std::to_string(prompt.size()) + " tokens, more than max_context_len " +
@@ -341,9 +341,13 @@ Generation Runner::generate(std::span<const int32_t> prompt, const GenerateOptio
   while (static_cast<int64_t>(g.tokens.size()) < options.max_new_tokens) {
     int32_t next = static_cast<int32_t>(argmax(row));
     g.tokens.push_back(next);
-    if (on_token) on_token(next);
     if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) != options.stop_ids.end()) {
+      if (on_token) on_token(next);
       g.stop_reason = "stop_id";
+      break;
+    }
+    if (on_token && !on_token(next)) {
+      g.stop_reason = "callback";
       break;
     }
     if (static_cast<int64_t>(g.tokens.size()) == options.max_new_tokens) break;

@@ -27,13 +27,17 @@ struct GenerateOptions {
   bool keep_logits = false;
 };
 
+// Called with each generated token, stop tokens included; returning false stops generation
+// after that token (stop_reason "callback").
+using TokenCallback = std::function<bool(int32_t)>;
+
 struct Generation {
   std::vector<int32_t> tokens;  // the generated tokens (prompt excluded)
   std::vector<float> logits;    // [logits_rows, vocab] when keep_logits
   size_t logits_rows = 0;
   size_t prefill_tokens = 0, decode_calls = 0;
   double prefill_seconds = 0, decode_seconds = 0;
-  std::string stop_reason;  // "max_new_tokens", "stop_id" or "context_full"
+  std::string stop_reason;  // "max_new_tokens", "stop_id", "callback" or "context_full"
 };
 
 // A name the runner accepts: a Full method (`full` set), or a base/adapter name whose
@@ -94,7 +98,7 @@ class Runner {
   // Prompt in chunks of T (the last one partial), then greedy decoding (argmax, lowest index
   // on ties), one token per call. See GenerateOptions::keep_logits for pairs.
   Generation generate(std::span<const int32_t> prompt, const GenerateOptions& options,
-                      const std::function<void(int32_t)>& on_token = {});
+                      const TokenCallback& on_token = {});
 
   const Tensor& k_cache(size_t layer) const { return k_caches_.at(layer); }
   const Tensor& v_cache(size_t layer) const { return v_caches_.at(layer); }

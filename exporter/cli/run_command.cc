@@ -86,8 +86,8 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     std::fflush(stdout);
   };
   auto print_token = [&](int32_t token) {
-    if (is_stop(token)) return;
-    print(stream ? stream->push(token) : " " + std::to_string(token));
+    if (!is_stop(token)) print(stream ? stream->push(token) : " " + std::to_string(token));
+    return true;
   };
   if (!a.json) {
     std::string head;
@@ -95,7 +95,7 @@ void run(const RunArgs& a, bool has_prompt, bool has_prompt_ids) {
     else for (size_t i = 0; i < prompt.size(); ++i) head += (i ? " " : "") + std::to_string(prompt[i]);
     print(head);
   }
-  const auto on_token = a.json ? std::function<void(int32_t)>() : print_token;
+  const auto on_token = a.json ? runtime::TokenCallback() : print_token;
   std::optional<runtime::LookaheadGeneration> lookahead;
   if (a.lookahead) {
     if (options.keep_logits) throw Error("pte run: --lookahead and --logits_out cannot be combined");

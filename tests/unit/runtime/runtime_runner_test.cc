@@ -128,6 +128,21 @@ TEST(RuntimeRunner, GeneratePrefillsInChunksAndFeedsBackTheArgmax) {
   expect_means(g.logits, {5, 5.5f, 6, 6.5f, 5.2f, 26.0f / 6});
 }
 
+TEST(RuntimeRunner, ACallbackReturningFalseStopsAfterItsToken) {
+  RingFixture f;
+  GenerateOptions o;
+  o.max_new_tokens = 5;
+  std::vector<int32_t> seen;
+  Generation g = f.runner->generate(std::vector<int32_t>{5, 6, 7, 8}, o, [&](int32_t t) {
+    seen.push_back(t);
+    return seen.size() < 2;
+  });
+  EXPECT_EQ(g.tokens, (std::vector<int32_t>{0, 0}));
+  EXPECT_EQ(seen, g.tokens);
+  EXPECT_EQ(g.stop_reason, "callback");
+  EXPECT_EQ(g.decode_calls, 1u);
+}
+
 TEST(RuntimeRunner, ArgmaxTakesTheLowestIndexOnTies) {
   EXPECT_EQ(argmax(std::vector<float>{1, 3, 3, 2}), 1u);
   // Prompt [1]: logits[0] = mean 1 = logits[1]; the tie goes to token 0.

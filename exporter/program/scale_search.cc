@@ -11,23 +11,6 @@
 namespace pte {
 namespace {
 
-// The portable loop, in the order scale_search_kernels.h gives.
-template <bool kHalf, bool kWeighted>
-double block_error(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound) {
-  using detail::kScaleSearchLanes;
-  const float recip = to_model_dtype<kHalf>(1.0f / s);
-  double lane[kScaleSearchLanes] = {};
-  int64_t i = 0;
-  for (int64_t stop = std::min(n, detail::kScaleSearchStride); i < n;
-       stop = std::min(n, stop + detail::kScaleSearchStride)) {
-    for (; i < stop; ++i) detail::add_element_error<kHalf, kWeighted>(x, w, i, recip, s, qmin, qmax, lane);
-    double sum = 0;
-    for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
-    if (i == n || sum >= bound) return sum;
-  }
-  return 0;  // n == 0
-}
-
 template <bool kHalf>
 float search(const float* x, int64_t n, const float* w, float amax, float reference, int bits) {
   static const detail::BlockErrorFn block_error = detail::block_error_of(best_quantize_variant());
@@ -65,7 +48,8 @@ namespace detail {
 PTE_VECTOR_CLONES double block_error_portable(const float* x, int64_t n, const float* w, float s, float qmin,
                                               float qmax, double bound, bool half) {
   return with_block_kind(half, w, [&](auto h, auto weighted) {
-    return block_error<decltype(h)::value, decltype(weighted)::value>(x, n, w, s, qmin, qmax, bound);
+    return block_error_in_order<decltype(h)::value, decltype(weighted)::value>(
+        x, n, w, s, qmin, qmax, bound, [](int64_t i, int64_t, float, double*) { return i; });
   });
 }
 

@@ -19,44 +19,35 @@ __m256 to_model_dtype8(__m256 v) {
   else return v;
 }
 
+// Whole steps of 8 elements of [i, stop) added to the lanes; returns where it stopped.
 template <bool kHalf, bool kWeighted>
-double block_error(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound) {
-  const float recip = to_model_dtype<kHalf>(1.0f / s);
+int64_t vector_steps(const float* x, const float* w, int64_t i, int64_t stop, float recip, float s, float qmin,
+                     float qmax, double* lane) {
   const __m256 vrecip = _mm256_set1_ps(recip), vs = _mm256_set1_ps(s);
   const __m256 vmin = _mm256_set1_ps(qmin), vmax = _mm256_set1_ps(qmax);
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  int64_t i = 0;
-  for (int64_t stop = std::min(n, kScaleSearchStride); i < n; stop = std::min(n, stop + kScaleSearchStride)) {
-    for (; i + kScaleSearchLanes <= stop; i += kScaleSearchLanes) {
-      const __m256 xv = _mm256_loadu_ps(x + i);
-      __m256 q = _mm256_round_ps(to_model_dtype8<kHalf>(_mm256_mul_ps(xv, vrecip)),
-                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      q = _mm256_min_ps(_mm256_max_ps(q, vmin), vmax);
-      const __m256 deq = to_model_dtype8<kHalf>(_mm256_mul_ps(q, vs));
-      const __m256d d_lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
-                                         _mm256_cvtps_pd(_mm256_castps256_ps128(deq)));
-      const __m256d d_hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)),
-                                         _mm256_cvtps_pd(_mm256_extractf128_ps(deq, 1)));
-      __m256d e_lo = _mm256_mul_pd(d_lo, d_lo), e_hi = _mm256_mul_pd(d_hi, d_hi);
-      if constexpr (kWeighted) {
-        const __m256 wv = _mm256_loadu_ps(w + i);
-        e_lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(wv)), e_lo);
-        e_hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(wv, 1)), e_hi);
-      }
-      lo = _mm256_add_pd(lo, e_lo);
-      hi = _mm256_add_pd(hi, e_hi);
+  __m256d lo = _mm256_load_pd(lane), hi = _mm256_load_pd(lane + 4);
+  for (; i + kScaleSearchLanes <= stop; i += kScaleSearchLanes) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    __m256 q = _mm256_round_ps(to_model_dtype8<kHalf>(_mm256_mul_ps(xv, vrecip)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm256_min_ps(_mm256_max_ps(q, vmin), vmax);
+    const __m256 deq = to_model_dtype8<kHalf>(_mm256_mul_ps(q, vs));
+    const __m256d d_lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)),
+                                       _mm256_cvtps_pd(_mm256_castps256_ps128(deq)));
+    const __m256d d_hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)),
+                                       _mm256_cvtps_pd(_mm256_extractf128_ps(deq, 1)));
+    __m256d e_lo = _mm256_mul_pd(d_lo, d_lo), e_hi = _mm256_mul_pd(d_hi, d_hi);
+    if constexpr (kWeighted) {
+      const __m256 wv = _mm256_loadu_ps(w + i);
+      e_lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(wv)), e_lo);
+      e_hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(wv, 1)), e_hi);
     }
-    alignas(32) double lane[kScaleSearchLanes];
-    _mm256_store_pd(lane, lo);
-    _mm256_store_pd(lane + 4, hi);
-    for (; i < stop; ++i) add_element_error<kHalf, kWeighted>(x, w, i, recip, s, qmin, qmax, lane);
-    lo = _mm256_load_pd(lane);
-    hi = _mm256_load_pd(lane + 4);
-    double sum = 0;
-    for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
-    if (i == n || sum >= bound) return sum;
+    lo = _mm256_add_pd(lo, e_lo);
+    hi = _mm256_add_pd(hi, e_hi);
   }
-  return 0;  // n == 0
+  _mm256_store_pd(lane, lo);
+  _mm256_store_pd(lane + 4, hi);
+  return i;
 }
 
 }  // namespace
@@ -64,7 +55,11 @@ double block_error(const float* x, int64_t n, const float* w, float s, float qmi
 double block_error_avx2(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound,
                         bool half) {
   return with_block_kind(half, w, [&](auto h, auto weighted) {
-    return block_error<decltype(h)::value, decltype(weighted)::value>(x, n, w, s, qmin, qmax, bound);
+    constexpr bool kHalf = decltype(h)::value, kWeighted = decltype(weighted)::value;
+    return block_error_in_order<kHalf, kWeighted>(
+        x, n, w, s, qmin, qmax, bound, [&](int64_t i, int64_t stop, float recip, double* lane) {
+          return vector_steps<kHalf, kWeighted>(x, w, i, stop, recip, s, qmin, qmax, lane);
+        });
   });
 }
 

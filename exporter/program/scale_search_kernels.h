@@ -25,6 +25,27 @@ template <bool kHalf, bool kWeighted>
   lane[i % kScaleSearchLanes] += kWeighted ? static_cast<double>(w[i]) * (d * d) : d * d;
 }
 
+// The block error in the shared order: every kScaleSearchStride elements, `vector_steps(i, stop,
+// recip, lane)` may add whole vector steps of [i, stop) to the lanes (in element order per lane)
+// and returns where it stopped; the rest of [i, stop) is added element by element, then the lanes
+// are summed in order and compared with the bound.
+template <bool kHalf, bool kWeighted, typename VectorSteps>
+[[gnu::always_inline]] inline double block_error_in_order(const float* x, int64_t n, const float* w, float s,
+                                                          float qmin, float qmax, double bound,
+                                                          VectorSteps vector_steps) {
+  const float recip = to_model_dtype<kHalf>(1.0f / s);
+  alignas(64) double lane[kScaleSearchLanes] = {};
+  int64_t i = 0;
+  for (int64_t stop = std::min(n, kScaleSearchStride); i < n; stop = std::min(n, stop + kScaleSearchStride)) {
+    i = vector_steps(i, stop, recip, lane);
+    for (; i < stop; ++i) add_element_error<kHalf, kWeighted>(x, w, i, recip, s, qmin, qmax, lane);
+    double sum = 0;
+    for (int l = 0; l < kScaleSearchLanes; ++l) sum += lane[l];
+    if (i == n || sum >= bound) return sum;
+  }
+  return 0;  // n == 0
+}
+
 // Calls kernel(std::bool_constant<half>, std::bool_constant<w != null>).
 template <typename Kernel>
 [[gnu::always_inline]] inline double with_block_kind(bool half, const float* w, Kernel kernel) {

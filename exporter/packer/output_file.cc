@@ -137,7 +137,7 @@ void OutputFile::write_at(uint64_t offset, const void* data, size_t size) {
   while (size > 0) {
     ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error((destination_.empty() ? folder_ : destination_) + ": write failed: " + std::strerror(errno));
+    if (n <= 0) throw Error(destination_ + ": write failed: " + std::strerror(errno));
     p += n; size -= static_cast<size_t>(n); offset += static_cast<uint64_t>(n);
     bytes_written_ += static_cast<uint64_t>(n);
   }
@@ -159,7 +159,7 @@ bool OutputFile::write_direct_at(uint64_t offset, const void* data, size_t size)
       direct_fd_ = -1;
       return false;
     }
-    if (n <= 0) throw Error((destination_.empty() ? folder_ : destination_) + ": write failed: " + std::strerror(errno));
+    if (n <= 0) throw Error(destination_ + ": write failed: " + std::strerror(errno));
     wrote = true;
     p += n; size -= static_cast<size_t>(n); offset += static_cast<uint64_t>(n);
     bytes_written_ += static_cast<uint64_t>(n);
@@ -183,7 +183,6 @@ void OutputFile::truncate(uint64_t size) {
 }
 
 void OutputFile::commit() {
-  if (destination_.empty()) throw Error("internal: an unnamed output file cannot be committed");
   // No fsync: the rename makes a complete file appear atomically for every reader; waiting
   // for the disk (most of a second per GB) would only add durability across a power loss.
   BlockedSignals hold;

@@ -78,12 +78,6 @@ ExportOptions reference_options(const std::string& checkpoint, const std::string
   return o;
 }
 
-uint64_t ReferenceProgram::computed_bytes() const {
-  uint64_t total = 0;
-  for (const auto& c : computed_) total += c.size();
-  return total;
-}
-
 ReferenceProgram::ReferenceProgram(const ExportOptions& o) : model_(open_model(o)) {
   Program program = build_llama_program(model_.params, *model_.checkpoint, o, model_.adapters);
   run_pipeline(program, o);

@@ -25,10 +25,9 @@ class ReferenceProgram {
   explicit ReferenceProgram(const ExportOptions& options);
 
   const runtime::LoadedProgram& program() const { return *program_; }
-  // Weights read in place, and weights computed into memory (with their bytes).
+  // Weights read in place, and weights computed into memory.
   size_t viewed_weights() const { return viewed_; }
   size_t computed_weights() const { return computed_.size(); }
-  uint64_t computed_bytes() const;
 
  private:
   OpenedModel model_;  // the mappings the views point into

@@ -71,7 +71,7 @@ TEST(Api, ListsMethodsBlobsAndMetadata) {
   EXPECT_TRUE(listed);
 }
 
-TEST(Api, GeneratesTheRunnersGreedyTokens) {
+TEST(Api, GeneratesTheReferenceExecutorsGreedyTokens) {
   const std::string path = tiny_lm_file("api_generate.pte");
   pte::Result<pte::Program> p = pte::Program::open(path);
   ASSERT_TRUE(p.ok());
@@ -91,8 +91,11 @@ TEST(Api, GeneratesTheRunnersGreedyTokens) {
       });
   ASSERT_TRUE(out.ok()) << out.status().message();
 
+  // The API runs the fast executor; the expected tokens come from the reference executor.
   pte::runtime::LoadedProgram program(path);
-  pte::runtime::Runner runner(program);
+  pte::runtime::Runner runner(program, "forward",
+                              pte::runtime::ExecutorOptions{.kind = pte::runtime::ExecutorKind::Reference,
+                                                            .threads = 0, .cpu_variant = {}});
   pte::runtime::GenerateOptions options;
   options.max_new_tokens = 8;
   EXPECT_EQ(out->tokens, runner.generate(prompt, options).tokens);

@@ -154,6 +154,7 @@ ExportReport export_model(const ExportOptions& o, int threads, OutputFile& outpu
   if (!o.calibration.empty()) {
     if (!calibration) throw Error("internal: --calibration given but not run");
     program.importances = calibration->importances;
+    program.hessians = calibration->hessians;
     program.metadata[meta::kCalibrationSha256] = TextValue{calibration->sha256};
     program.metadata[meta::kCalibrationTokens] = int_scalar(calibration->tokens);
   }

@@ -26,7 +26,8 @@ struct ExportReport {
 
 // What --calibration measured (exporter/calibration/calibration.h).
 struct Calibration {
-  LinearImportances importances;  // by linear weight source tensor
+  LinearImportances importances;  // by linear weight source tensor (--quant_search mse)
+  LinearHessians hessians;        // by linear weight source tensor (--quant_search gptq)
   std::string sha256;             // of the calibration file, hex
   int64_t tokens = 0;
 };

@@ -30,7 +30,7 @@ int quantized_constant(Program& program, Graph& g, const GraphValue& weight, Qua
 
 QuantizeStep step_of(LinearQuantization mode, const ExportOptions& options) {
   QuantizeStep step{mode == LinearQuantization::C8W ? 8 : 4, mode == LinearQuantization::B4W ? 32 : 0};
-  step.search = options.quant_search == QuantSearch::Mse;
+  step.search = options.quant_search != QuantSearch::None;
   return step;
 }
 
@@ -118,7 +118,12 @@ std::string run_quantize_linears(Program& program, const ExportOptions& options)
       const auto planned = std::find_if(plan.begin(), plan.end(), [&](const PlannedLinear& p) { return p.module == module; });
       if (planned->mode == LinearQuantization::None) continue;
       QuantizeStep step = step_of(planned->mode, options);
-      if (step.search) {
+      if (options.quant_search == QuantSearch::Gptq) {
+        auto it = program.hessians.find(recipe.source);
+        if (it == program.hessians.end())
+          throw Error("internal: --calibration collected nothing for linear '" + recipe.source + "'");
+        step.hessian = it->second;
+      } else if (step.search) {
         auto it = program.importances.find(recipe.source);
         if (it != program.importances.end()) step.importance = it->second;
       }
@@ -140,7 +145,7 @@ std::string run_quantize_linears(Program& program, const ExportOptions& options)
   if (!left_float.empty()) summary += ", " + std::to_string(left_float.size()) + " left in float";
   if (options.quant_search != QuantSearch::None)
     summary += std::string(", scales searched (") + quant_search_name(options.quant_search) +
-               (program.importances.empty() ? ")" : ", calibration-weighted)");
+               (program.importances.empty() && program.hessians.empty() ? ")" : ", calibration-weighted)");
   if (planned) {
     char bits[32];
     for (const PlannedLinear& p : plan) {
@@ -165,7 +170,7 @@ std::string run_quantize_embedding(Program& program, const ExportOptions& option
                     " does not divide the embedding dim " + std::to_string(dim) + " of '" +
                     program.weights.at(table.weight).source + "'");
       QuantizeStep step{q.bits, q.group};
-      step.search = options.quant_search == QuantSearch::Mse;
+      step.search = options.quant_search != QuantSearch::None;  // gptq: embeddings get the scale search
       node.inputs[0] = quantized_constant(program, g, table, step);
       ++quantized;
     }

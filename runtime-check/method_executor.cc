@@ -65,7 +65,7 @@ void MethodExecutor::run_piece(size_t index, Environment& env) const {
     auto out = std::make_shared<Tensor>(Tensor::zeros(result.dtype, result.shape));
     in.clear();
     for (int i : node.inputs) in.push_back(slots[i]);
-    if (observer_ && node.op == Op::Linear) observer_->linear_input(values[node.inputs[1]], *in[0]);
+    if (observer_ && node.op == Op::Linear) observer_->linear_input(values[node.inputs[1]], (static_cast<int64_t>(index) << 32) | node.inputs[0], *in[0]);
     try {
       run_node(node, in, *out);
     } catch (const Error& e) {

@@ -15,11 +15,12 @@
 namespace pte::runtime {
 
 // Sees the input x [1, T, K] of every linear as it runs, with the weight constant it is
-// multiplied by (calibration collects input-channel statistics this way).
+// multiplied by (calibration collects input-channel statistics this way). `input` names x's
+// graph value within the method: linears that read the same value in a call get the same number.
 class LinearInputObserver {
  public:
   virtual ~LinearInputObserver() = default;
-  virtual void linear_input(const GraphValue& weight, const Tensor& x) = 0;
+  virtual void linear_input(const GraphValue& weight, int64_t input, const Tensor& x) = 0;
 };
 
 class MethodExecutor {

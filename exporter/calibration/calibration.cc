@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/regular_file.h"
 #include "common/sha256.h"
+#include "exporter/program/gptq.h"
 #include "exporter/reference/reference_program.h"
 #include "exporter/tokenizer/tokenizer_files.h"
 #include "runner/runner.h"
@@ -58,39 +59,112 @@ std::vector<int32_t> parse_ids(const std::string& path, const std::string& text)
   return ids;
 }
 
-// Sums of x² per input channel, per linear weight source, over the real rows of each call.
-class ChannelSquares : public runtime::LinearInputObserver {
+// Per linear input, over the real rows of each call: the sums of x² per channel, or (for gptq)
+// the block-diagonal Σ x xᵀ (gptq.h). Linears that read the same graph value share one.
+class InputStatistics : public runtime::LinearInputObserver {
  public:
-  void set_rows(int64_t rows) { rows_ = rows; }
-  void linear_input(const runtime::GraphValue& weight, const runtime::Tensor& x) override {
+  explicit InputStatistics(bool hessians) : hessians_(hessians) {}
+  void begin_call(int64_t rows) {
+    rows_ = rows;
+    ++call_;
+  }
+  void linear_input(const runtime::GraphValue& weight, int64_t input, const runtime::Tensor& x) override {
     // The reference program's blob keys are "<source tensor>:<steps>".
     const std::string source = weight.blob.substr(0, weight.blob.find(':'));
-    const size_t k = static_cast<size_t>(weight.shape.at(1));
-    std::vector<double>& sums = sums_[source];
-    if (sums.empty()) sums.assign(k, 0.0);
-    if (sums.size() != k || x.floats.size() < static_cast<size_t>(rows_) * k)
-      throw Error("internal: calibration: linear '" + source + "' input does not match its weight");
-    for (int64_t r = 0; r < rows_; ++r) {
-      const float* row = x.floats.data() + static_cast<size_t>(r) * k;
-      for (size_t c = 0; c < k; ++c) sums[c] += static_cast<double>(row[c]) * row[c];
+    const int64_t k = weight.shape.at(1);
+    auto [at, fresh] = source_input_.try_emplace(source, 0);
+    if (fresh) {
+      size_t i = 0;
+      while (i < inputs_.size() && !(inputs_[i].last_call == call_ && inputs_[i].last_input == input)) ++i;
+      if (i == inputs_.size()) inputs_.push_back(Input{k});
+      at->second = i;
     }
-    counts_[source] += rows_;
+    Input& in = inputs_[at->second];
+    if (in.cols != k || x.floats.size() < static_cast<size_t>(rows_ * k))
+      throw Error("internal: calibration: linear '" + source + "' input does not match its weight");
+    if (in.last_call == call_ && in.last_input == input) return;  // counted for another linear
+    in.last_call = call_;
+    in.last_input = input;
+    in.tokens += rows_;
+    if (hessians_) add_products(in, x.floats.data());
+    else add_squares(in, x.floats.data());
   }
   LinearImportances mean_squares() const {
     LinearImportances out;
-    for (const auto& [source, sums] : sums_) {
-      auto v = std::make_shared<std::vector<float>>(sums.size());
-      const double n = static_cast<double>(counts_.at(source));
-      for (size_t c = 0; c < sums.size(); ++c) (*v)[c] = static_cast<float>(sums[c] / n);
-      out[source] = std::move(v);
+    std::vector<std::shared_ptr<std::vector<float>>> made(inputs_.size());
+    for (const auto& [source, i] : source_input_) {
+      const Input& in = inputs_[i];
+      if (!made[i]) {
+        made[i] = std::make_shared<std::vector<float>>(in.sums.size());
+        for (size_t c = 0; c < in.sums.size(); ++c) (*made[i])[c] = static_cast<float>(in.sums[c] / static_cast<double>(in.tokens));
+      }
+      out[source] = made[i];
+    }
+    return out;
+  }
+  LinearHessians products() const {
+    LinearHessians out;
+    std::vector<std::shared_ptr<ColumnHessian>> made(inputs_.size());
+    for (const auto& [source, i] : source_input_) {
+      const Input& in = inputs_[i];
+      if (!made[i]) {
+        made[i] = std::make_shared<ColumnHessian>(in.hessian);
+        made[i]->tokens = in.tokens;
+        mirror(*made[i]);
+      }
+      out[source] = made[i];
     }
     return out;
   }
 
  private:
-  int64_t rows_ = 0;
-  std::map<std::string, std::vector<double>> sums_;
-  std::map<std::string, int64_t> counts_;
+  struct Input {
+    int64_t cols;
+    int64_t tokens = 0;
+    int64_t last_call = -1, last_input = -1;
+    std::vector<double> sums;  // x² per channel
+    ColumnHessian hessian;     // its upper triangles filled while collecting
+  };
+  void add_squares(Input& in, const float* x) const {
+    if (in.sums.empty()) in.sums.assign(static_cast<size_t>(in.cols), 0.0);
+    for (int64_t r = 0; r < rows_; ++r) {
+      const float* row = x + r * in.cols;
+      for (int64_t c = 0; c < in.cols; ++c) in.sums[c] += static_cast<double>(row[c]) * row[c];
+    }
+  }
+  void add_products(Input& in, const float* x) const {
+    ColumnHessian& h = in.hessian;
+    if (h.sums.empty()) {
+      h.cols = in.cols;
+      h.sums.assign(h.size(), 0.0);
+    }
+    std::vector<double> row(static_cast<size_t>(in.cols));
+    for (int64_t r = 0; r < rows_; ++r) {
+      for (int64_t c = 0; c < in.cols; ++c) row[c] = x[r * in.cols + c];
+      for (int64_t b = 0; b < h.blocks(); ++b) {
+        const int64_t nb = h.block_width(b), c0 = b * h.block;
+        double* block = h.sums.data() + h.block_offset(b);
+        for (int64_t i = 0; i < nb; ++i) {
+          const double xi = row[c0 + i];
+          double* out = block + i * nb;
+          for (int64_t j = i; j < nb; ++j) out[j] += xi * row[c0 + j];
+        }
+      }
+    }
+  }
+  static void mirror(ColumnHessian& h) {
+    for (int64_t b = 0; b < h.blocks(); ++b) {
+      const int64_t nb = h.block_width(b);
+      double* block = h.sums.data() + h.block_offset(b);
+      for (int64_t i = 0; i < nb; ++i)
+        for (int64_t j = 0; j < i; ++j) block[i * nb + j] = block[j * nb + i];
+    }
+  }
+
+  bool hessians_;
+  int64_t rows_ = 0, call_ = 0;
+  std::vector<Input> inputs_;
+  std::map<std::string, size_t> source_input_;
 };
 
 }  // namespace
@@ -132,10 +206,10 @@ Calibration calibrate(const ExportOptions& o, int threads) {
     if (id >= vocab)
       throw Error("--calibration " + o.calibration + ": token id " + std::to_string(id) + " is not below the vocab size " +
                   std::to_string(vocab));
-  ChannelSquares squares;
+  InputStatistics statistics(o.quant_search == QuantSearch::Gptq);
   runtime::ExecutorOptions executor;
   executor.kind = runtime::ExecutorKind::Reference;
-  executor.linear_observer = &squares;
+  executor.linear_observer = &statistics;
   runtime::Runner runner(*program, "forward", executor);
   const std::span<const int32_t> all(ids);
   for (size_t w = 0; w < ids.size(); w += kCalibrationWindow) {
@@ -143,12 +217,13 @@ Calibration calibrate(const ExportOptions& o, int threads) {
     const size_t window_end = std::min(ids.size(), w + kCalibrationWindow);
     for (size_t c = w; c < window_end; c += kCalibrationChunk) {
       const size_t n = std::min(window_end, c + kCalibrationChunk) - c;
-      squares.set_rows(static_cast<int64_t>(n));
+      statistics.begin_call(static_cast<int64_t>(n));
       runner.step(all.subspan(c, n));
     }
   }
   Calibration result;
-  result.importances = squares.mean_squares();
+  if (o.quant_search == QuantSearch::Gptq) result.hessians = statistics.products();
+  else result.importances = statistics.mean_squares();
   result.sha256 = to_hex(sha256(bytes.data(), bytes.size()));
   result.tokens = static_cast<int64_t>(ids.size());
   return result;

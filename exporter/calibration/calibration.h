@@ -1,8 +1,9 @@
 #pragma once
 // `--calibration FILE`: the float model runs on the file's tokens (on the runtime's reference
-// executor) and, for every linear, the mean square of each input channel over those tokens is
-// collected: one accumulator per linear input, never the activations themselves. The scale
-// search then weights each column's squared error by it (scale_search.h).
+// executor) and, for every linear input, statistics over those tokens are collected, never the
+// activations themselves: with --quant_search mse the mean square of each channel (the scale
+// search weights each column's squared error by it, scale_search.h); with gptq the block-diagonal
+// Σ x xᵀ (gptq.h), 8 × kGptqBlock bytes per input channel. Linears reading the same input share.
 //   FILE ending in `.ids`: token ids, decimal, separated by whitespace or commas.
 //   any other FILE: UTF-8 text, encoded with the tokenizer the export packs (--tokenizer, or the
 //   checkpoint folder's), with the tokenizer's BOS first when it has one.

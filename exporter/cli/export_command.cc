@@ -75,7 +75,7 @@ void run_export(ExportArgs& args) {
     calibration = calibrate(o, threads);
     if (o.verbose)
       std::fprintf(stderr, "calibration: %lld tokens of %s, %zu linear inputs\n",
-                   static_cast<long long>(calibration->tokens), o.calibration.c_str(), calibration->importances.size());
+                   static_cast<long long>(calibration->tokens), o.calibration.c_str(), calibration->importances.size() + calibration->hessians.size());
   }
   ExportReport report;
   std::optional<ParityReport> quality;
@@ -142,11 +142,14 @@ void add_export_command(CLI::App& app) {
                   "*.feed_forward.w2) get MODE (c4w, b4w, c8w, none); repeatable, the first match wins")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--quant_search", args->quant_search,
-                  "none (the reference's scales) or mse (each block's scale from a grid, least squared error)")
+                  "none (the reference's scales), mse (each block's scale from a grid, least squared error) or "
+                  "gptq (with --calibration: each row's codes chosen column by column against the calibration "
+                  "inputs, GPTQ)")
       ->capture_default_str();
   cmd->add_option("--calibration", o.calibration,
                   "Calibration tokens: a FILE.ids of token ids, or text encoded with the tokenizer; the mse "
-                  "search then weights its error by each linear's input-channel mean squares");
+                  "search then weights its error by each linear's input-channel mean squares, gptq uses "
+                  "their correlations");
   cmd->add_option("--target_split_size", o.target_split_size, "Split linears into chunks of about this size")->capture_default_str();
   cmd->add_option("--max_splits", o.max_splits, "Maximum chunks per linear")->capture_default_str();
   cmd->add_flag("--no_graph_breaks", args->no_graph_breaks, "One piece per method instead of three");

@@ -50,10 +50,13 @@ QuantOverride parse_quant_override(const std::string& text) {
 QuantSearch parse_quant_search(const std::string& text) {
   if (text == "none") return QuantSearch::None;
   if (text == "mse") return QuantSearch::Mse;
-  throw Error("--quant_search: expected none or mse, found '" + text + "'");
+  if (text == "gptq") return QuantSearch::Gptq;
+  throw Error("--quant_search: expected none, mse or gptq, found '" + text + "'");
 }
 
-const char* quant_search_name(QuantSearch s) { return s == QuantSearch::Mse ? "mse" : "none"; }
+const char* quant_search_name(QuantSearch s) {
+  return s == QuantSearch::Mse ? "mse" : s == QuantSearch::Gptq ? "gptq" : "none";
+}
 
 bool glob_match(std::string_view pattern, std::string_view name) {
   // Iterative matching with one backtrack point: the last `*` seen.
@@ -107,8 +110,10 @@ void validate_options(const ExportOptions& o) {
     throw Error(std::string("--dtype must be fp16 or fp32, found ") + dtype_name(o.dtype));
   if (o.target_split_size < 1) throw Error("--target_split_size must be at least 1");
   if (o.blocks_per_piece < 0) throw Error("--blocks_per_piece must be 0 (one piece for all blocks) or positive");
-  if (!o.calibration.empty() && o.quant_search != QuantSearch::Mse)
-    throw Error("--calibration weights the scale search's error; it needs --quant_search mse");
+  if (!o.calibration.empty() && o.quant_search == QuantSearch::None)
+    throw Error("--calibration weights the scale search's error; it needs --quant_search mse or gptq");
+  if (o.quant_search == QuantSearch::Gptq && o.calibration.empty())
+    throw Error("--quant_search gptq chooses codes from calibration statistics; it needs --calibration FILE");
   if (o.blocks_per_piece > 0 && !o.graph_breaks)
     throw Error("--blocks_per_piece cuts the blocks into pieces; it cannot be combined with --no_graph_breaks");
 }

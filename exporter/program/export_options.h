@@ -19,7 +19,7 @@ struct EmbeddingQuantization {
 // C8W (8-bit, one scale per output row) is reached only through --quant overrides.
 enum class LinearQuantization { None, C4W, B4W, C8W };
 
-enum class QuantSearch { None, Mse };  // --quant_search (scale_search.h)
+enum class QuantSearch { None, Mse, Gptq };  // --quant_search (scale_search.h, gptq.h)
 
 // --quant PATTERN=MODE: linears whose Meta module name (`output`, `layers.0.attention.wq`)
 // matches the glob PATTERN (`*` any run of characters, `?` one) get MODE; first match wins.
@@ -39,7 +39,7 @@ struct ExportOptions {
   LinearQuantization linear_quantize = LinearQuantization::C4W;
   std::vector<QuantOverride> quant_overrides;
   QuantSearch quant_search = QuantSearch::None;
-  std::string calibration;  // --calibration FILE (calibration.h); needs --quant_search mse
+  std::string calibration;  // --calibration FILE (calibration.h); needs --quant_search mse or gptq
   int64_t target_split_size = 1024;
   int64_t max_splits = 8;
   bool graph_breaks = true;

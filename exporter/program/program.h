@@ -65,13 +65,17 @@ using MetaValue = std::variant<IntTensor, TextValue, BytesTensor>;
 // Per linear weight source tensor: the mean square of each input channel over the calibration
 // tokens (--calibration); the scale search weights its error by them.
 using LinearImportances = std::map<std::string, std::shared_ptr<const std::vector<float>>>;
+// Per linear weight source tensor: Σ x xᵀ of its input (--quant_search gptq, gptq.h); linears
+// that read the same input share one.
+using LinearHessians = std::map<std::string, std::shared_ptr<const ColumnHessian>>;
 
 struct Program {
   std::vector<Method> methods;
   std::map<std::string, WeightRecipe> weights;  // by WeightRecipe::key()
   std::map<std::string, MetaValue> metadata;
   std::vector<std::string> log;  // what the builder and passes did, for --verbose and notes
-  LinearImportances importances;  // from --calibration; empty without
+  LinearImportances importances;  // from --calibration with --quant_search mse; empty without
+  LinearHessians hessians;        // from --calibration with --quant_search gptq; empty without
 
   // Registers a recipe (once per key) and returns its key.
   std::string add_weight(WeightRecipe recipe);

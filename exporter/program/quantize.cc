@@ -23,6 +23,20 @@ void store_scale(uint8_t* scales, int64_t index, float scale) {
   }
 }
 
+void store_codes(const int8_t* q, int64_t n, int64_t base, int bits, uint8_t* codes) {
+  if (bits == 8) {
+    std::memcpy(codes + base, q, static_cast<size_t>(n));
+  } else if (base % 2 == 0 && n % 2 == 0) {
+    uint8_t* out = codes + base / 2;
+    for (int64_t i = 0; i < n / 2; ++i) out[i] = static_cast<uint8_t>((q[2 * i] & 0xf) | ((q[2 * i + 1] & 0xf) << 4));
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t e = base + i;
+      codes[e / 2] |= static_cast<uint8_t>((q[i] & 0xf) << ((e & 1) ? 4 : 0));
+    }
+  }
+}
+
 // Codes of one block into q[0..n); false when the block holds inf or nan.
 template <bool kHalf>
 [[gnu::always_inline]] inline bool quantize_block(const float* x, int64_t n, float div, float qmin, float qmax,
@@ -62,26 +76,21 @@ template <bool kHalf>
       if (!quantize_block<kHalf>(values + r * cols + b * group, group, div, qmin, qmax, eps, q.data(), scale,
                                   layout.search, b * group))
         return false;
+      store_codes(q.data(), group, (first_row + r) * cols + b * group, layout.bits, codes);
       store_scale<kHalf>(scales, (first_row + r) * blocks_per_row + b, scale);
-      const int64_t base = (first_row + r) * cols + b * group;
-      if (layout.bits == 8) {
-        std::memcpy(codes + base, q.data(), static_cast<size_t>(group));
-      } else if (base % 2 == 0 && group % 2 == 0) {
-        uint8_t* out = codes + base / 2;
-        for (int64_t i = 0; i < group / 2; ++i)
-          out[i] = static_cast<uint8_t>((q[2 * i] & 0xf) | ((q[2 * i + 1] & 0xf) << 4));
-      } else {
-        for (int64_t i = 0; i < group; ++i) {
-          const int64_t e = base + i;
-          codes[e / 2] |= static_cast<uint8_t>((q[i] & 0xf) << ((e & 1) ? 4 : 0));
-        }
-      }
     }
   }
   return true;
 }
 
 }  // namespace
+
+void store_block(const int8_t* q, int64_t n, int64_t base, int bits, DType dtype, float scale, int64_t scale_index,
+                 uint8_t* codes, uint8_t* scales) {
+  store_codes(q, n, base, bits, codes);
+  if (dtype == DType::F16) store_scale<true>(scales, scale_index, scale);
+  else store_scale<false>(scales, scale_index, scale);
+}
 
 PTE_VECTOR_CLONES bool quantize_rows_fp16(const float* values, int64_t first_row, int64_t rows, int64_t cols,
                                           const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales) {

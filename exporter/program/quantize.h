@@ -27,4 +27,9 @@ struct QuantizedLayout {
 bool quantize_rows(const float* values, int64_t first_row, int64_t rows, int64_t cols,
                    const QuantizedLayout& layout, uint8_t* codes, uint8_t* scales);
 
+// Stores one block's codes q[0..n) at element index `base` of `codes` (laid out as above) and its
+// scale, a value of layout dtype T, at scale index `scale_index`.
+void store_block(const int8_t* q, int64_t n, int64_t base, int bits, DType dtype, float scale, int64_t scale_index,
+                 uint8_t* codes, uint8_t* scales);
+
 }  // namespace pte

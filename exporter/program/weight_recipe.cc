@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "common/error.h"
 #include "common/float16.h"
 #include "common/vector_clones.h"
 #include "exporter/checkpoint/checkpoint.h"
+#include "exporter/program/gptq.h"
 #include "exporter/program/quantize.h"
 #include "exporter/program/scale_search.h"
 #include "exporter/program/quantize_kernels.h"
@@ -28,7 +30,8 @@ struct StepKey {
   }
   void operator()(const QuantizeStep& s) const {
     key.append("q").append(std::to_string(s.bits)).append("g").append(std::to_string(s.group));
-    if (s.search) key.append(s.importance ? "mse_w" : "mse");
+    if (s.hessian) key.append("gptq");
+    else if (s.search) key.append(s.importance ? "mse_w" : "mse");
   }
 };
 
@@ -173,6 +176,8 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     }
     layout.search = &search;
   }
+  std::optional<GptqFactors> gptq;
+  if (quant && quant->hessian) gptq.emplace(*quant->hessian, checkpoint.path() + ": tensor '" + recipe.source + "'");
   if (quant) {
     if (quant->group && cols % quant->group != 0)
       throw Error("internal: recipe " + recipe.key() + " groups do not divide " + std::to_string(cols));
@@ -189,7 +194,7 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
   for (int64_t r = 0; r < n_rows;) {
     const int64_t n = run_length(r, std::min(n_rows, r + block_rows));
     TensorView block = view_of(r, n);
-    if (quant && !layout.search && block.is_contiguous() && is_float(block.dtype)) {
+    if (quant && !layout.search && !gptq && block.is_contiguous() && is_float(block.dtype)) {
       // Cast, rounding and quantization fused, straight from the checkpoint's bytes (the scale
       // search has its own loop). On inf or nan the general path below counts the overflows and
       // reports the block.
@@ -205,7 +210,8 @@ void compute_weight(const WeightRecipe& recipe, const CheckpointSet& checkpoints
     round_in_place(buffer, model_dtype, stats);
     if (!quant) {
       encode(buffer, model_dtype, out[0].data() + storage_bytes(model_dtype, static_cast<uint64_t>(r * cols)));
-    } else if (!quantize_rows(buffer.data(), r, n, cols, layout, out[0].data(), out[1].data())) {
+    } else if (!(gptq ? gptq_quantize_rows(buffer.data(), r, n, cols, layout, *gptq, out[0].data(), out[1].data())
+                      : quantize_rows(buffer.data(), r, n, cols, layout, out[0].data(), out[1].data()))) {
       throw Error(checkpoint.path() + ": tensor '" + recipe.source + "' holds inf or nan in rows " +
                   std::to_string(rows[r]) + ".." + std::to_string(rows[r + n - 1]) + " (after the cast to " +
                   dtype_name(model_dtype) + "); it cannot be quantized");

@@ -16,6 +16,7 @@
 namespace pte {
 
 class Checkpoint;
+struct ColumnHessian;
 struct TensorView;
 
 // The checkpoints an export reads: the base model and any adapters, by adapter name.
@@ -47,6 +48,8 @@ struct QuantizeStep {
   bool search = false;  // each block's scale chosen by scale_search.h instead of the reference's
   // With `search`: one error weight per column (calibration importances); null: unweighted.
   std::shared_ptr<const std::vector<float>> importance = nullptr;
+  // Set: GPTQ codes from these calibration statistics of the linear's input (gptq.h).
+  std::shared_ptr<const ColumnHessian> hessian = nullptr;
 };
 
 using WeightStep = std::variant<CastStep, SliceRowsStep, RotateHalfToInterleavedStep, QuantizeStep>;

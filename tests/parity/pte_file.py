@@ -22,7 +22,7 @@ import pte_reader
 # name:dtype[:rowsA-B][:q<bits>g<group>[mse|mse_w]][:scales]  (mse: scales searched, _w: weighted)
 KEY_RE = re.compile(r"^(?P<name>[^:]+):(?P<dtype>fp16|fp32|bf16)"
                     r"(?::rows(?P<r0>\d+)-(?P<r1>\d+))?"
-                    r"(?::q(?P<bits>\d+)g(?P<group>\d+)(?P<search>mse_w|mse)?)?"
+                    r"(?::q(?P<bits>\d+)g(?P<group>\d+)(?P<search>mse_w|mse|gptq)?)?"
                     r"(?P<scales>:scales)?$")
 
 

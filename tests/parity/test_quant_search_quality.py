@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""stories260K fp16 c4w quality with the reference scales, --quant_search mse, and mse + calibration.
+"""stories260K fp16 c4w quality with the reference scales, --quant_search mse, mse + calibration, and gptq.
 
     /usr/bin/python3 tests/parity/test_quant_search_quality.py --pte build/exporter/cli/pte \
         --workdir /tmp/parity_qsearch_quality [--example examples/stories260K]
@@ -9,8 +9,9 @@ tokens from BOS); every export is teacher-forced over S = [1] + G[:-1] and compa
 float export's distributions P: top-1 agreement with G and mean KL(P || Q) over the 300 rows.
 Exports: fp16, c4w, -E none, with (a) the reference scales, (b) --quant_search mse, (c)
 --quant_search mse --calibration examples/stories260K/calibration.txt (text written for this
-test; it must share no sentence with the evaluated text, checked on the decoded G).
-Pass: the KL of (b) and of (c) is strictly below (a)'s. Printed: the figures and the ratios to
+test; it must share no sentence with the evaluated text, checked on the decoded G), (d)
+--quant_search gptq with the same calibration.
+Pass: the KL of (b), (c) and (d) is strictly below (a)'s. Printed: the figures and the ratios to
 (a) (the targets the exporter aims at are 0.7 for (b) and 0.5 for (c); not asserted).
 """
 import os
@@ -64,7 +65,8 @@ def main():
     base = ["--dtype", "fp16", "--linear_quantize", "c4w", "-E", "none", "--max_context_len", str(CTX)]
     exports = [("reference scales", []),
                ("mse", ["--quant_search", "mse"]),
-               ("mse+calibration", ["--quant_search", "mse", "--calibration", cal, "--tokenizer", tok])]
+               ("mse+calibration", ["--quant_search", "mse", "--calibration", cal, "--tokenizer", tok]),
+               ("gptq+calibration", ["--quant_search", "gptq", "--calibration", cal, "--tokenizer", tok])]
     results = {}
     print("%-18s %8s %10s %10s" % ("c4w fp16", "top-1", "mean KL", "KL / ref"))
     for name, flags in exports:
@@ -87,7 +89,7 @@ def main():
         print("%-18s %8.3f %10.4g %10.3f" % (name, top1, kl, kl / ref_kl))
     if "reference scales" in results:
         ref_kl = results["reference scales"][1]
-        for name in ("mse", "mse+calibration"):
+        for name in ("mse", "mse+calibration", "gptq+calibration"):
             if name in results and not results[name][1] < ref_kl:
                 failures.append("%s: mean KL %.4g is not below the reference scales' %.4g"
                                 % (name, results[name][1], ref_kl))

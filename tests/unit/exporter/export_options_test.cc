@@ -45,7 +45,8 @@ TEST(ExportOptions, ParsesQuantOverrides) {
   for (const char* bad : {"output", "=c4w", "output=c2w", "output="}) EXPECT_THROW(parse_quant_override(bad), Error) << bad;
   EXPECT_EQ(parse_quant_search("mse"), QuantSearch::Mse);
   EXPECT_EQ(parse_quant_search("none"), QuantSearch::None);
-  EXPECT_THROW(parse_quant_search("gptq"), Error);
+  EXPECT_EQ(parse_quant_search("gptq"), QuantSearch::Gptq);
+  EXPECT_THROW(parse_quant_search("awq"), Error);
 }
 
 TEST(ExportOptions, GlobMatchesWholeModuleNames) {
@@ -67,6 +68,10 @@ TEST(ExportOptions, CalibrationNeedsTheSearch) {
   EXPECT_THROW(validate_options(o), Error);
   o.quant_search = QuantSearch::Mse;
   EXPECT_NO_THROW(validate_options(o));
+  o.quant_search = QuantSearch::Gptq;
+  EXPECT_NO_THROW(validate_options(o));
+  o.calibration.clear();
+  EXPECT_THROW(validate_options(o), Error);  // gptq needs calibration
 }
 
 ExportOptions float_options() {

@@ -76,7 +76,10 @@ class InputStatistics : public runtime::LinearInputObserver {
     if (fresh) {
       size_t i = 0;
       while (i < inputs_.size() && !(inputs_[i].last_call == call_ && inputs_[i].last_input == input)) ++i;
-      if (i == inputs_.size()) inputs_.push_back(Input{k});
+      if (i == inputs_.size()) {
+        inputs_.emplace_back();
+        inputs_.back().cols = k;
+      }
       at->second = i;
     }
     Input& in = inputs_[at->second];
@@ -119,7 +122,7 @@ class InputStatistics : public runtime::LinearInputObserver {
 
  private:
   struct Input {
-    int64_t cols;
+    int64_t cols = 0;
     int64_t tokens = 0;
     int64_t last_call = -1, last_input = -1;
     std::vector<double> sums;  // x² per channel

@@ -12,12 +12,14 @@
 // Hd⁻¹ (Hd⁻¹ = UᵀU).
 // Coding one row with scale rule s (per row: s(p) of scale_search.h from the row's amax; per
 // group: s(p) from the amax of the group's current values when its first column is reached):
-//   w = x; for each column j of a block, in order:
-//     q_j = clamp(round_half_even(T(float(w_j) × T(1 / s))), qmin, qmax)        (reference coding)
-//     e_j = (w_j − T(q_j × s)) / U_jj;  w_k −= e_j × U_jk for the block's later columns k
-//   its error is Σ e_j², which equals (x − x̂)ᵀ Hd (x − x̂) for the dequantized row x̂.
+//   w = x (float32); for each column j of a block, in order:
+//     q_j = clamp(round_half_even(T(w_j × T(1 / s))), qmin, qmax)               (reference coding)
+//     e_j = (w_j − T(q_j × s)) × (1 / U_jj) in float64
+//     w_k −= float(e_j) × float(U_jk) in float32 for the block's later columns k
+//   its error is Σ e_j² (float64), which equals (x − x̂)ᵀ Hd (x − x̂) for the dequantized row x̂
+//   up to the float32 rounding of the updates.
 // Candidates per row, in order: the reference coding (its error (x − x̂)ᵀ Hd (x − x̂), computed),
-// then GPTQ with s(p) for p = 70, 75, .., 110 (p = 100: the reference rule). A candidate wins
+// then GPTQ with s(p) for p in kGptqPercents (p = 100: the reference rule). A candidate wins
 // only with a strictly smaller error, so no row's calibration-weighted error is larger than the
 // reference coding's. Every sum runs in column order in float64: the result does not depend on
 // the CPU or the thread count.
@@ -32,9 +34,9 @@ namespace pte {
 
 inline constexpr int64_t kGptqBlock = 128;
 inline constexpr double kGptqDamp = 0.01;
-inline constexpr int kGptqLowestPercent = 70;
-inline constexpr int kGptqHighestPercent = 110;
-inline constexpr int kGptqPercentStep = 5;
+// The scale factors GPTQ tries, in percent, nearest the reference first: an early good error
+// lets the later candidates stop sooner (the choice is the same in any order but for ties).
+inline constexpr int kGptqPercents[] = {100, 95, 90, 105, 85, 110, 80, 75, 70};
 
 // Σ x xᵀ of one linear input over `tokens` calibration tokens, block diagonal: block b covers
 // columns [b·block, min(cols, (b+1)·block)) and is a full symmetric n×n matrix, row-major, the
@@ -63,6 +65,8 @@ struct GptqFactors {
   int64_t cols, block;
   std::vector<double> damped;  // Hd, laid out like ColumnHessian::sums
   std::vector<double> upper;   // U, the same layout (entries below the diagonal are 0)
+  std::vector<float> upper_f32;           // U rounded to float32, for the updates
+  std::vector<double> inverse_diagonal;  // 1 / U_jj by column
 };
 
 // Quantizes like quantize_rows (same arguments, same output layout) with the codes above.

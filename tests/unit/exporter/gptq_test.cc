@@ -52,7 +52,7 @@ TEST(Gptq, TheFirstColumnsErrorMovesTheSecondsCode) {
   EXPECT_EQ(q[1], 3);
   // d = (0.05, −0.06): 1.01 × (0.0025 + 0.0036) − 0.003 = 0.003161, which Σ e² equals.
   EXPECT_NEAR(err, 0.003161, 1e-7);
-  EXPECT_NEAR(detail::damped_error(x, 2, layout, f, q, &s), err, 1e-12);
+  EXPECT_NEAR(detail::damped_error(x, 2, layout, f, q, &s), err, 1e-9);  // the float32 updates
 
   detail::gptq_row(x, 2, layout, f, 100, false, INFINITY, q, &s);  // the reference coding
   EXPECT_EQ(q[0], 7);

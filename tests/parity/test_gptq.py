@@ -8,7 +8,7 @@ The calibration tokens are examples/stories260K/calibration.txt encoded here (ll
 tokenizer) and given to pte as a .ids file. PyTorch runs the float model (llama_reference,
 fp32) on them in the exporter's windows of 256 tokens and collects, for every linear input,
 H = sum x x^T, kept block diagonal in blocks of 128 columns; Hd = H / tokens + 0.01 * mean(diag) I.
-1. stories260K fp16 c4w and b4w (-E 8,0): for every row of every linear, the error
+1. stories260K fp16 c4w with a c8w head (--quant output=c8w), and b4w (-E 8,0): for every row of every linear, the error
    (x - x^)^T Hd (x - x^) of the file's codes and scales (x: the checkpoint row cast to T,
    x^ = T(q * s)) must not exceed the reference coding's (quantization_reference) by more
    than 1e-3 relative (the exporter's H comes from its own float32 executor); most rows must be
@@ -125,11 +125,12 @@ def main():
 
     # 1. every row no worse than the reference coding under the calibration statistics
     print("%-22s %6s %8s %12s %12s" % ("export (gptq)", "rows", "better", "sum err", "ref sum err"))
-    for mode, group in (("c4w", 0), ("b4w", 32)):
-        tag = "stories260K fp16 " + mode
+    for mode, mode_group, extra in (("c4w", 0, ["--quant", "output=c8w"]), ("b4w", 32, [])):
+        tag = "stories260K fp16 " + mode + (" c8w head" if extra else "")
         out = os.path.join(wd, mode + ".pte")
         try:
-            pu.export(args.pte, ckpt, params, out, ["--dtype", "fp16", "--linear_quantize", mode, "-E", "8,0"] + gptq + small)
+            pu.export(args.pte, ckpt, params, out,
+                      ["--dtype", "fp16", "--linear_quantize", mode, "-E", "8,0"] + extra + gptq + small)
             pf = PteFile(out, args.pte)
         except Exception as e:
             failures.append("%s: %s" % (tag, e))
@@ -141,7 +142,7 @@ def main():
             p = parse_key(key)
             if p is None or p["bits"] is None or p["scales"]:
                 continue
-            if p["name"] == "tok_embeddings.weight" and p["bits"] == 8:  # the embedding (the head is tied)
+            if p["name"] == "tok_embeddings.weight" and p["bits"] == 8 and p["search"] != "gptq":  # the embedding
                 if p["search"] != "mse":
                     failures.append("%s: the embedding %s was not scale-searched" % (tag, key))
                 continue
@@ -153,13 +154,17 @@ def main():
             if p["rows"] is not None:
                 w = w[p["rows"][0]:p["rows"][1]]
             n, k = w.shape
+            bits, group = p["bits"], p["group"]
+            lo, hi = qr.QRANGE[bits]
+            if hname == "output.weight" and extra and (bits, group) != (8, 0):
+                failures.append("%s: the head %s is not c8w" % (tag, key))
             G = 1 if group == 0 else k // group
             x = w.to(torch.float16).to(torch.float64).numpy()
-            q = pf.codes(key, (n, k), 4).numpy()
+            q = pf.codes(key, (n, k), bits).numpy()
             s = pf.floats(key + ":scales", "fp16", (n,) if group == 0 else (n, G)).numpy()
-            if q.min() < -8 or q.max() > 7:
-                failures.append("%s: %s has codes outside [-8, 7]" % (tag, key))
-            q_ref, s_ref = qr.quantize(w, torch.float16, 4, group)
+            if q.min() < lo or q.max() > hi:
+                failures.append("%s: %s has codes outside [%d, %d]" % (tag, key, lo, hi))
+            q_ref, s_ref = qr.quantize(w, torch.float16, bits, group)
             e_got = row_errors(x, dequantized(q, s, "fp16", group), blocks[hname])
             e_ref = row_errors(x, dequantized(q_ref.numpy(), s_ref.numpy(), "fp16", group), blocks[hname])
             worse = e_got > e_ref * (1 + REL_SLACK) + 1e-30
@@ -173,7 +178,7 @@ def main():
             total_ref += float(e_ref.sum())
             linears += 1
         print("%-22s %6d %8d %12.6g %12.6g" % (tag, rows, better, total, total_ref))
-        expected = 36 if group == 0 else 31  # b4w leaves the 5 w2 (172 inputs, not a multiple of 32) in float
+        expected = 36 if mode_group == 0 else 31  # b4w leaves the 5 w2 (172 inputs, not a multiple of 32) in float
         if linears != expected or better < rows // 2:
             failures.append("%s: %d GPTQ linears, %d of %d rows strictly better (expected %d linears, most rows)"
                             % (tag, linears, better, rows, expected))

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <new>
 
@@ -9,6 +10,10 @@
 #include "common/float16.h"
 #include "common/vector_clones.h"
 #include "exporter/program/model_dtype_rounding.h"
+
+// The lane vectors below never cross a non-inlined call, so GCC's note that passing 32-byte
+// vectors changes the ABI without AVX does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace pte {
 namespace {
@@ -95,6 +100,47 @@ inline constexpr int kBatch = 8;  // rows coded together: their column steps are
 // GCC/Clang vector: element-wise operations only). Its alignment is given: GCC otherwise
 // aligns it for the baseline CPU (16), while the AVX2 clone's code assumes 32.
 using Lanes = float __attribute__((vector_size(kBatch * sizeof(float)), aligned(kBatch * sizeof(float))));
+using LaneBits = uint32_t __attribute__((vector_size(kBatch * sizeof(float)), aligned(kBatch * sizeof(float))));
+using LaneInts = int32_t __attribute__((vector_size(kBatch * sizeof(float)), aligned(kBatch * sizeof(float))));
+
+template <typename To, typename From>
+To lane_cast(const From& v) {
+  static_assert(sizeof(To) == sizeof(From));
+  To out;
+  std::memcpy(&out, &v, sizeof out);
+  return out;
+}
+
+// to_model_dtype on every lane: round_to_half_fast's operations, lane by lane.
+template <bool kHalf>
+[[gnu::always_inline]] inline Lanes to_model_dtype_lanes(Lanes f) {
+  if constexpr (!kHalf) {
+    return f;
+  } else {
+    const LaneBits u = lane_cast<LaneBits>(f);
+    const LaneInts magnitude = lane_cast<LaneInts>(u & 0x7fffffffu);
+    const LaneBits sign = u & 0x80000000u;
+    const LaneBits normal = (u + 0x0fffu + ((u >> 13) & 1u)) & 0xffffe000u;
+    const LaneBits subnormal = lane_cast<LaneBits>((lane_cast<Lanes>(magnitude) + 0.5f) - 0.5f) | sign;
+    const LaneBits huge = magnitude > 0x7f800000 ? u : (sign | 0x7f800000u);
+    const LaneBits r = magnitude < 0x38800000 ? subnormal : normal;
+    return lane_cast<Lanes>(magnitude >= 0x477ff000 ? huge : r);
+  }
+}
+
+[[gnu::always_inline]] inline Lanes lanes_of(float v) { return Lanes{} + v; }
+
+// code_of on every lane.
+template <bool kHalf>
+[[gnu::always_inline]] inline Lanes codes_of(Lanes v, Lanes recip, const Coding& c) {
+  const Lanes low = lanes_of(c.qmin - 1), high = lanes_of(c.qmax + 1), qmin = lanes_of(c.qmin), qmax = lanes_of(c.qmax);
+  Lanes y = to_model_dtype_lanes<kHalf>(v * recip);
+  y = y < low ? low : y;
+  y = high < y ? high : y;
+  Lanes code = (y + 0x1.8p23f) - 0x1.8p23f;  // round_half_even_small
+  code = code < qmin ? qmin : code;
+  return qmax < code ? qmax : code;
+}
 
 // Columns of Lanes, aligned as Lanes must be (std::vector would not).
 class LaneColumns {
@@ -124,7 +170,7 @@ template <bool kHalf>
   std::fill(w, w + cols, Lanes{});  // w[col][r]
   for (int r = 0; r < n; ++r)
     for (int64_t i = 0; i < cols; ++i) w[i][r] = x[r * cols + i];
-  float s[kBatch] = {}, recip[kBatch] = {};
+  Lanes s = {}, recip = {};
   auto set_scale = [&](int r, float amax, int64_t index) {
     s[r] = scale_for<kHalf>(amax, percent, c);
     recip[r] = to_model_dtype<kHalf>(1.0f / s[r]);
@@ -146,12 +192,13 @@ template <bool kHalf>
           for (int64_t i = 0; i < layout.group; ++i) amax = std::max(amax, std::fabs(w[col + i][r]));
           set_scale(r, amax, col / layout.group);
         }
+      const Lanes code = codes_of<kHalf>(wc, recip, c);
+      const Lanes dequantized = to_model_dtype_lanes<kHalf>(code * s);
       double e[kBatch] = {};
       Lanes spread = {};
       for (int r = 0; r < n; ++r) {
-        const float code = code_of<kHalf>(wc[r], recip[r], c);
-        q[r * cols + col] = static_cast<int8_t>(code);
-        e[r] = (static_cast<double>(wc[r]) - static_cast<double>(to_model_dtype<kHalf>(code * s[r]))) * inverse_diagonal[j];
+        q[r * cols + col] = static_cast<int8_t>(code[r]);
+        e[r] = (static_cast<double>(wc[r]) - static_cast<double>(dequantized[r])) * inverse_diagonal[j];
         spread[r] = static_cast<float>(e[r]);
       }
       if (!propagate) continue;

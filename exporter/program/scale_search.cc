@@ -1,6 +1,7 @@
 #include "exporter/program/scale_search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "common/float16.h"
@@ -15,11 +16,25 @@ constexpr int kCandidates = (kScaleSearchHighest - kScaleSearchLowest) / kScaleS
                             2 * kScaleSearchFineReach;
 
 // The fp16 verification's float32 sums are within 17 roundings (about 1e-6) of the exact error:
-// x − T(q × s) is exact (unless q = 0, two fp16 values of one sign within a factor of about 2 of
-// each other: at most 13 significant bits), its square and the 16 terms of a float32 lane round
-// once each.
-// A margin well above that makes the comparison as safe as the float64 one.
+// x − T(q × s) is exact (x when q = 0, else two fp16 values of one sign within a factor of about
+// 2 of each other: at most 13 significant bits), its square and the 16 terms of a float32 lane
+// round once each. A margin well above that makes the comparison as safe as the float64 one.
 constexpr double kVerifyMargin = 0x1p-16;
+
+// For fp16 without importances: whether the screening sums alone prove that scale a's error E is
+// below scale b's. Per element, the screening's |x − q' s| and the file's |x − T(q s)| differ by
+// at most δ(s) = 2^-11 (4 amax + Q s): T(x × T(1/s)) is within 2^-11 |y| of y = x × T(1/s), so
+// when the codes q and q' differ, y is that close to the half-integer between them (≤ 4 |x| 2^-11
+// once back from code units), and T(q s) is within 2^-11 |q s| ≤ 2^-11 Q s of q s (Q = 8 or 128;
+// q s < 2^15 · 1.2, no overflow). By Minkowski's inequality √E lies within √n δ(s) of the
+// screening's root sum, whose float32 sums (exact differences, 17 roundings) are within 2^-19 of
+// it. The constants are rounded up (4.5, 2^-19) to absorb the float64 arithmetic here.
+bool clearly_better(double screened_a, float a, double screened_b, float b, int64_t n, float amax, double q) {
+  constexpr double kRounding = 0x1p-19;
+  const double root_n = std::sqrt(static_cast<double>(n));
+  auto slack = [&](float s) { return root_n * 0x1p-11 * (4.5 * amax + q * s); };
+  return std::sqrt(screened_a / (1 - kRounding)) + slack(a) < std::sqrt(screened_b / (1 + kRounding)) - slack(b);
+}
 
 template <bool kHalf>
 float search(const float* x, int64_t n, const float* w, float amax, float reference, int bits) {
@@ -65,6 +80,8 @@ float search(const float* x, int64_t n, const float* w, float amax, float refere
   }
   screen_added();
   if (best == 0) return reference;
+  if (kHalf && !w && amax < 0x1p15f && clearly_better(error[best], scale[best], error[0], reference, n, amax, -qmin))
+    return scale[best];
   if (kHalf && !w) {
     static const detail::VerifyFn verify = detail::verify_of(best_quantize_variant());
     const float pair[2] = {reference, scale[best]};

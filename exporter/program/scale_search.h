@@ -19,8 +19,9 @@
 // compared in float64 (8 lanes, fixed order) or, for fp16 without importances, as float32 sums in
 // the screening's lanes, which must be smaller by a factor 1 − 2^-16 (their rounding is below
 // 1e-6: the differences of fp16 values are exact), so no block's error is ever larger than the
-// reference's. The sums have a fixed order, so the scale does not depend on the CPU or the
-// thread count.
+// reference's. (It skips that comparison when the screening sums alone prove it: fp16, no
+// importances, the bound of clearly_better in scale_search.cc.) The sums have a fixed order, so
+// the scale does not depend on the CPU or the thread count.
 #include <cstdint>
 
 #include "common/dtype.h"

@@ -89,10 +89,22 @@ float search(const float* x, int64_t n, const float* w, float amax, float refere
     verify(x, n, pair, qmin, qmax, sum);
     return sum[1] < sum[0] * (1 - kVerifyMargin) ? scale[best] : reference;
   }
-  const double reference_error =
-      block_error(x, n, w, reference, qmin, qmax, std::numeric_limits<double>::infinity(), kHalf);
-  return block_error(x, n, w, scale[best], qmin, qmax, reference_error, kHalf) < reference_error ? scale[best]
-                                                                                                 : reference;
+  // In float64, the runner-up too: with importances a few columns can weigh more than the
+  // screening's omissions, and one more pass is cheap next to the old exact search.
+  int second = -1;
+  for (int c = 1; c < count; ++c)
+    if (c != best && (second < 0 || error[c] < error[second])) second = c;
+  float chosen = reference;
+  double chosen_error = block_error(x, n, w, reference, qmin, qmax, std::numeric_limits<double>::infinity(), kHalf);
+  for (const int c : {best, second}) {
+    if (c < 0) continue;
+    const double e = block_error(x, n, w, scale[c], qmin, qmax, chosen_error, kHalf);
+    if (e < chosen_error) {
+      chosen_error = e;
+      chosen = scale[c];
+    }
+  }
+  return chosen;
 }
 
 }  // namespace

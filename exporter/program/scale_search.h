@@ -15,11 +15,12 @@
 //   added to float32 lane i % 8 of the candidate, the float32 lanes added to float64 lanes every
 //   128 elements, those added in lane order at the end.
 // The best screened candidate (ties keep the earlier; the best of the coarse grid centres the
-// fine steps) replaces the reference only when its error E is smaller than the reference's:
-// compared in float64 (8 lanes, fixed order) or, for fp16 without importances, as float32 sums in
-// the screening's lanes, which must be smaller by a factor 1 − 2^-16 (their rounding is below
-// 1e-6: the differences of fp16 values are exact), so no block's error is ever larger than the
-// reference's. (It skips that comparison when the screening sums alone prove it: fp16, no
+// fine steps) replaces the reference only when its error E is smaller than the reference's. For
+// fp16 without importances E is compared as float32 sums in the screening's lanes, which must be
+// smaller by a factor 1 − 2^-16 (their rounding is below 1e-6: the differences of fp16 values are
+// exact); otherwise in float64 (8 lanes, fixed order), where the second best screened candidate
+// then gets the same chance against the scale kept so far. So no block's error is ever larger
+// than the reference's. (It skips that comparison when the screening sums alone prove it: fp16, no
 // importances, the bound of clearly_better in scale_search.cc.) The sums have a fixed order, so
 // the scale does not depend on the CPU or the thread count.
 #include <cstdint>

@@ -50,8 +50,8 @@ float search(const float* x, int64_t n, const float* w, float amax, float refere
   int count = 0, screened = 0, best = 0;
   auto add = [&](int p) {
     if (p < kScaleSearchLowest || p > kScaleSearchHighest) return;
-    float s = reference;
-    if (p != 100) s = std::max(to_model_dtype<kHalf>(static_cast<float>(static_cast<double>(amax) * p / (100.0 * div))), eps);
+    const float raw = static_cast<float>(static_cast<double>(amax) * p / (100.0 * div));
+    const float s = p == 100 ? reference : std::max(to_model_dtype<kHalf>(raw), eps);
     for (int c = 0; c < count; ++c)
       if (scale[c] == s) return;  // the same error: it could not win
     scale[count] = s;

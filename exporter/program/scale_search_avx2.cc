@@ -85,7 +85,8 @@ int64_t verify_steps(const float* x, int64_t i, int64_t stop, const float* s, co
   const __m256 s0 = _mm256_set1_ps(s[0]), s1 = _mm256_set1_ps(s[1]);
   __m256 a0 = _mm256_load_ps(acc[0]), a1 = _mm256_load_ps(acc[1]);
   auto term = [&](__m256 xv, __m256 r, __m256 sv) {
-    __m256 q = _mm256_round_ps(to_model_dtype8<true>(_mm256_mul_ps(xv, r)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 q = _mm256_round_ps(to_model_dtype8<true>(_mm256_mul_ps(xv, r)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     q = _mm256_min_ps(_mm256_max_ps(q, vmin), vmax);
     const __m256 d = _mm256_sub_ps(xv, to_model_dtype8<true>(_mm256_mul_ps(q, sv)));
     return _mm256_mul_ps(d, d);
@@ -103,9 +104,10 @@ int64_t verify_steps(const float* x, int64_t i, int64_t stop, const float* s, co
 }  // namespace
 
 void verify_avx2(const float* x, int64_t n, const float* s, float qmin, float qmax, double* sum) {
-  verify_in_order(x, n, s, qmin, qmax, sum, [&](int64_t i, int64_t stop, const float* recip, float (*acc)[kScaleSearchLanes]) {
-    return verify_steps(x, i, stop, s, recip, qmin, qmax, acc);
-  });
+  verify_in_order(x, n, s, qmin, qmax, sum,
+                  [&](int64_t i, int64_t stop, const float* recip, float (*acc)[kScaleSearchLanes]) {
+                    return verify_steps(x, i, stop, s, recip, qmin, qmax, acc);
+                  });
 }
 
 void screen_avx2(const float* x, int64_t n, const float* w, const float* recip, const float* s, int k, float qmin,

@@ -105,7 +105,8 @@ TEST_P(ScaleSearchKernels, ScreeningErrorsOfHandMadeBlocks) {
       screen(x.data(), n, nullptr, recip, s, k, -8, 7, sum);
       screen(x.data(), n, w.data(), recip, s, k, -8, 7, weighted);
       for (int c = 0; c < k; ++c) {
-        EXPECT_EQ(sum[c], expected_error(order[c], n, 1.0)) << variant_name(v) << " n " << n << " k " << k << " c " << c;
+        EXPECT_EQ(sum[c], expected_error(order[c], n, 1.0))
+            << variant_name(v) << " n " << n << " k " << k << " c " << c;
         EXPECT_EQ(weighted[c], expected_error(order[c], n, 3.0))
             << variant_name(v) << " n " << n << " k " << k << " c " << c;
       }

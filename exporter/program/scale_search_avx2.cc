@@ -50,7 +50,77 @@ int64_t vector_steps(const float* x, const float* w, int64_t i, int64_t stop, fl
   return i;
 }
 
+// Screening: whole steps of 8 elements of [i, stop) added to the float32 lanes of K candidates.
+template <int K, bool kWeighted>
+int64_t screen_steps(const float* x, const float* w, int64_t i, int64_t stop, const float* recip, const float* s,
+                     float qmin, float qmax, float (*acc)[kScaleSearchLanes]) {
+  const __m256 vmin = _mm256_set1_ps(qmin), vmax = _mm256_set1_ps(qmax);
+  __m256 vrecip[K], vs[K], vacc[K];
+  for (int c = 0; c < K; ++c) {
+    vrecip[c] = _mm256_set1_ps(recip[c]);
+    vs[c] = _mm256_set1_ps(s[c]);
+    vacc[c] = _mm256_load_ps(acc[c]);
+  }
+  for (; i + kScaleSearchLanes <= stop; i += kScaleSearchLanes) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    for (int c = 0; c < K; ++c) {
+      const __m256 y = _mm256_mul_ps(xv, vrecip[c]);
+      const __m256 q = _mm256_min_ps(
+          _mm256_max_ps(_mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vmin), vmax);
+      const __m256 d = _mm256_sub_ps(xv, _mm256_mul_ps(q, vs[c]));
+      __m256 t = _mm256_mul_ps(d, d);
+      if constexpr (kWeighted) t = _mm256_mul_ps(_mm256_loadu_ps(w + i), t);
+      vacc[c] = _mm256_add_ps(vacc[c], t);
+    }
+  }
+  for (int c = 0; c < K; ++c) _mm256_store_ps(acc[c], vacc[c]);
+  return i;
+}
+
+// Verification: whole steps of 8 elements of [i, stop) added to the float32 lanes of two fp16 scales.
+int64_t verify_steps(const float* x, int64_t i, int64_t stop, const float* s, const float* recip, float qmin,
+                     float qmax, float (*acc)[kScaleSearchLanes]) {
+  const __m256 vmin = _mm256_set1_ps(qmin), vmax = _mm256_set1_ps(qmax);
+  const __m256 r0 = _mm256_set1_ps(recip[0]), r1 = _mm256_set1_ps(recip[1]);
+  const __m256 s0 = _mm256_set1_ps(s[0]), s1 = _mm256_set1_ps(s[1]);
+  __m256 a0 = _mm256_load_ps(acc[0]), a1 = _mm256_load_ps(acc[1]);
+  auto term = [&](__m256 xv, __m256 r, __m256 sv) {
+    __m256 q = _mm256_round_ps(to_model_dtype8<true>(_mm256_mul_ps(xv, r)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm256_min_ps(_mm256_max_ps(q, vmin), vmax);
+    const __m256 d = _mm256_sub_ps(xv, to_model_dtype8<true>(_mm256_mul_ps(q, sv)));
+    return _mm256_mul_ps(d, d);
+  };
+  for (; i + kScaleSearchLanes <= stop; i += kScaleSearchLanes) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    a0 = _mm256_add_ps(a0, term(xv, r0, s0));
+    a1 = _mm256_add_ps(a1, term(xv, r1, s1));
+  }
+  _mm256_store_ps(acc[0], a0);
+  _mm256_store_ps(acc[1], a1);
+  return i;
+}
+
 }  // namespace
+
+void verify_avx2(const float* x, int64_t n, const float* s, float qmin, float qmax, double* sum) {
+  verify_in_order(x, n, s, qmin, qmax, sum,
+                  [&](int64_t i, int64_t stop, const float* recip, float (*acc)[kScaleSearchLanes]) {
+                    return verify_steps(x, i, stop, s, recip, qmin, qmax, acc);
+                  });
+}
+
+void screen_avx2(const float* x, int64_t n, const float* w, const float* recip, const float* s, int k, float qmin,
+                 float qmax, double* sum) {
+  with_screen_kind(k, w, [&](auto count, auto weighted) {
+    constexpr int K = decltype(count)::value;
+    constexpr bool kWeighted = decltype(weighted)::value;
+    screen_in_order<K, kWeighted>(x, n, w, recip, s, qmin, qmax, sum,
+                                  [&](int64_t i, int64_t stop, float (*acc)[kScaleSearchLanes]) {
+                                    return screen_steps<K, kWeighted>(x, w, i, stop, recip, s, qmin, qmax, acc);
+                                  });
+  });
+}
 
 double block_error_avx2(const float* x, int64_t n, const float* w, float s, float qmin, float qmax, double bound,
                         bool half) {

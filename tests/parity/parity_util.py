@@ -1,5 +1,6 @@
 """Shared helpers of the parity scripts: argument parsing, driving the `pte` CLI, fixtures."""
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -80,6 +81,12 @@ def run(argv, timeout=120, check=True):
 
 def export(pte, ckpt, params, out, flags, timeout=300):
     return run([pte, "export", "-c", ckpt, "-p", params, "-o", out] + list(flags), timeout=timeout)
+
+
+def sha256_file(path):
+    """The SHA-256 of a file's bytes, hex."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def ids_arg(ids):

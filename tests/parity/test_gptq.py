@@ -16,7 +16,6 @@ H = sum x x^T, kept block diagonal in blocks of 128 columns; Hd = H / tokens + 0
 2. The file is byte-identical with --threads 1 and 2; the calibration metadata names the file.
 3. --quant_search gptq without --calibration fails with a one-line error and writes nothing.
 """
-import hashlib
 import os
 import sys
 
@@ -93,11 +92,6 @@ def dequantized(q, s, T, group):
     nT = {"fp16": np.float16, "fp32": np.float32}[T]
     d = q.astype(np.float64).reshape(n, k // g, g) * s.astype(np.float64).reshape(n, -1, 1)
     return d.astype(nT).astype(np.float64).reshape(n, k)
-
-
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def main():
@@ -188,14 +182,14 @@ def main():
     for threads in (1, 2):
         out = os.path.join(wd, "threads_%d.pte" % threads)
         pu.export(args.pte, ckpt, params, out, gptq + small + ["--threads", str(threads)])
-        digests.append(sha(out))
+        digests.append(pu.sha256_file(out))
     print("gptq: --threads 1 %s, --threads 2 %s" % (digests[0][:16], digests[1][:16]))
     if digests[0] != digests[1]:
         failures.append("gptq: the file differs between --threads 1 and 2")
     meta = PteFile(os.path.join(wd, "threads_1.pte"), args.pte).metadata
-    if meta.get("quantization.calibration.sha256") != sha(cal) or meta.get("quantization.calibration.tokens") != len(ids):
-        failures.append("gptq: calibration metadata %r / %r, expected %s / %d" % (
-            meta.get("quantization.calibration.sha256"), meta.get("quantization.calibration.tokens"), sha(cal), len(ids)))
+    got = (meta.get("quantization.calibration.sha256"), meta.get("quantization.calibration.tokens"))
+    if got != (pu.sha256_file(cal), len(ids)):
+        failures.append("gptq: calibration metadata %r, expected %s / %d" % (got, pu.sha256_file(cal), len(ids)))
 
     # 3. gptq needs calibration
     bad = os.path.join(wd, "no_calibration.pte")

@@ -21,7 +21,6 @@
    the head is int8 per row, the layer-0 linears are float and the others int4 per row; the
    quantization.plan metadata says the same; a pattern matching no linear fails and writes nothing.
 """
-import hashlib
 import json
 import os
 import sys
@@ -104,11 +103,6 @@ def check_blocks(pf, sd, T, tag, failures, totals):
         failures.append("%s: no quantized blob found" % tag)
 
 
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def main():
     ap = pu.parser(__doc__.split("\n")[0])
     ap.add_argument("--example", default=pu.EXAMPLE_DIR, help="examples/stories260K directory")
@@ -156,15 +150,15 @@ def main():
         for threads in (1, 2):
             out = os.path.join(wd, "threads_%s_%d.pte" % (tag.replace("+", "_"), threads))
             pu.export(args.pte, s_ckpt, s_params, out, flags + ["--threads", str(threads)])
-            digests.append(sha(out))
+            digests.append(pu.sha256_file(out))
         print("%s: --threads 1 %s, --threads 2 %s" % (tag, digests[0][:16], digests[1][:16]))
         if digests[0] != digests[1]:
             failures.append("%s: the file differs between --threads 1 and 2" % tag)
     pf = PteFile(os.path.join(wd, "threads_mse_calibration_1.pte"), args.pte)
     tokens = pf.metadata.get("quantization.calibration.tokens")
     digest = pf.metadata.get("quantization.calibration.sha256")
-    if digest != sha(s_cal) or not isinstance(tokens, int) or tokens < 300:
-        failures.append("calibration metadata: sha256 %r (file %s), tokens %r" % (digest, sha(s_cal), tokens))
+    if digest != pu.sha256_file(s_cal) or not isinstance(tokens, int) or tokens < 300:
+        failures.append("calibration metadata: sha256 %r (file %s), tokens %r" % (digest, pu.sha256_file(s_cal), tokens))
     if not any((parse_key(k) or {}).get("search") == "mse_w" for k in pf.weight_keys()):
         failures.append("mse+calibration: no weighted (mse_w) blob in the file")
 

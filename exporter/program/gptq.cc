@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <new>
 
 #include "common/error.h"
@@ -88,13 +87,6 @@ float largest_magnitude(Values v, int64_t n) {
   return m;
 }
 
-template <bool kHalf>
-[[gnu::always_inline]] inline float code_of(float v, float recip, const Coding& c) {
-  // Clamped first: a value carried far by the spread errors stays in round_half_even_small's range.
-  const float y = std::min(std::max(to_model_dtype<kHalf>(v * recip), c.qmin - 1), c.qmax + 1);
-  return std::min(std::max(round_half_even_small(y), c.qmin), c.qmax);
-}
-
 inline constexpr int kBatch = 8;  // rows coded together: their column steps are independent
 // One column's values of the kBatch rows, in float32 like the reference GPTQ's updates (a
 // GCC/Clang vector: element-wise operations only). Its alignment is given: GCC otherwise
@@ -130,7 +122,8 @@ template <bool kHalf>
 
 [[gnu::always_inline]] inline Lanes lanes_of(float v) { return Lanes{} + v; }
 
-// code_of on every lane.
+// The reference coding clamp(round_half_even(T(v × recip)), qmin, qmax) on every lane, clamped
+// first as well: a value carried far by the spread errors stays in the rounding trick's range.
 template <bool kHalf>
 [[gnu::always_inline]] inline Lanes codes_of(Lanes v, Lanes recip, const Coding& c) {
   const Lanes low = lanes_of(c.qmin - 1), high = lanes_of(c.qmax + 1), qmin = lanes_of(c.qmin), qmax = lanes_of(c.qmax);

@@ -92,35 +92,36 @@ class InputStatistics : public runtime::LinearInputObserver {
     if (hessians_) add_products(in, x.floats.data());
     else add_squares(in, x.floats.data());
   }
-  LinearImportances mean_squares() const {
-    LinearImportances out;
-    std::vector<std::shared_ptr<std::vector<float>>> made(inputs_.size());
-    for (const auto& [source, i] : source_input_) {
-      const Input& in = inputs_[i];
-      if (!made[i]) {
-        made[i] = std::make_shared<std::vector<float>>(in.sums.size());
-        for (size_t c = 0; c < in.sums.size(); ++c) (*made[i])[c] = static_cast<float>(in.sums[c] / static_cast<double>(in.tokens));
-      }
-      out[source] = made[i];
-    }
-    return out;
+  LinearImportances mean_squares() {
+    return by_source<std::vector<float>>([](Input& in) {
+      auto v = std::make_shared<std::vector<float>>(in.sums.size());
+      for (size_t c = 0; c < in.sums.size(); ++c) (*v)[c] = static_cast<float>(in.sums[c] / static_cast<double>(in.tokens));
+      return v;
+    });
   }
-  LinearHessians products() const {
-    LinearHessians out;
-    std::vector<std::shared_ptr<ColumnHessian>> made(inputs_.size());
+  // Moves the statistics out: call once, at the end.
+  LinearHessians products() {
+    return by_source<ColumnHessian>([](Input& in) {
+      auto h = std::make_shared<ColumnHessian>(std::move(in.hessian));
+      h->tokens = in.tokens;
+      mirror(*h);
+      return h;
+    });
+  }
+
+ private:
+  // One value per linear weight source, made once per distinct input by make(input).
+  template <typename T, typename Make>
+  std::map<std::string, std::shared_ptr<const T>> by_source(Make make) {
+    std::map<std::string, std::shared_ptr<const T>> out;
+    std::vector<std::shared_ptr<const T>> made(inputs_.size());
     for (const auto& [source, i] : source_input_) {
-      const Input& in = inputs_[i];
-      if (!made[i]) {
-        made[i] = std::make_shared<ColumnHessian>(in.hessian);
-        made[i]->tokens = in.tokens;
-        mirror(*made[i]);
-      }
+      if (!made[i]) made[i] = make(inputs_[i]);
       out[source] = made[i];
     }
     return out;
   }
 
- private:
   struct Input {
     int64_t cols = 0;
     int64_t tokens = 0;
